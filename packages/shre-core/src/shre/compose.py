@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from shre.errors import ConfigError
+from shre.registry import PLURALS
 
 if TYPE_CHECKING:
     from shre.registry import Registry
@@ -126,7 +127,7 @@ def compose_task_model(task: Task, registry: Registry) -> TaskModel:
         if not name:
             raise ConfigError(
                 f"task {task.name!r} has no default {kind}; set components.{kind} "
-                f"(see 'shre list {kind}s')"
+                f"(see 'shre list {PLURALS[kind]}')"
             )
 
     width = encoder.width

@@ -23,7 +23,8 @@ from shre.specs import SPEC_TYPES, ComponentSpec, EncoderSpec, ModelSpec
 logger = logging.getLogger(__name__)
 
 KINDS = ("task", "model", "encoder", "pooler", "head", "loss")
-_HOOKS = {kind: "shre_losses" if kind == "loss" else f"shre_{kind}s" for kind in KINDS}
+PLURALS = {kind: "losses" if kind == "loss" else f"{kind}s" for kind in KINDS}
+_HOOKS = {kind: f"shre_{PLURALS[kind]}" for kind in KINDS}
 
 # First-party plugins by namespace, so an unknown name can say what to install.
 KNOWN_PLUGINS = {
@@ -152,13 +153,15 @@ class Registry:
         close = difflib.get_close_matches(name, candidates, n=3, cutoff=0.6)
         if close:
             message += "; did you mean " + " or ".join(repr(item) for item in close) + "?"
+        else:
+            message += "."
 
         namespace = name.partition(":")[0] if ":" in name else None
         distribution = KNOWN_PLUGINS.get(namespace or "")
         if distribution and namespace not in self.manager.infos:
             message += f" The {namespace!r} plugin is not installed: run 'pip install {distribution}'."
         else:
-            message += f" Run 'shre list {kind}s' to see the available names."
+            message += f" Run 'shre list {PLURALS[kind]}' to see the available names."
         return message
 
     def _names(self, kind: str) -> Sequence[str]:
@@ -200,7 +203,7 @@ class Registry:
             branches = ", ".join(sorted(model.encoders)) or "none"
             raise UnknownNameError(
                 f"model {model.qualified_name!r} has no {modality} branch (it has: {branches}); "
-                f"choose a model with a {modality} encoder, see 'shre list models'"
+                f"choose a model with a {modality} encoder (see 'shre list models')"
             )
         return self.resolve("encoder", model.encoders[modality])
 
@@ -228,4 +231,4 @@ def iter_all(registry: Registry, kinds: Iterable[str] = KINDS) -> Iterable[Compo
         yield from registry.list(kind)
 
 
-__all__ = ["KINDS", "KNOWN_PLUGINS", "PluginError", "Registry", "Resolved", "get_registry"]
+__all__ = ["KINDS", "KNOWN_PLUGINS", "PLURALS", "PluginError", "Registry", "Resolved", "get_registry"]
