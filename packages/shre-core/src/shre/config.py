@@ -28,6 +28,7 @@ DEFAULTS: dict[str, Any] = {
     "seed": 42,
     "output_dir": None,
     "init": None,
+    "loggers": [],
     "data": {
         "dir": None,
         "num_workers": 0,
