@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -82,7 +83,7 @@ def _check_keys(layer: Mapping[str, Any], schema: Mapping[str, Any], source: str
         dotted = f"{path}{key}"
         if key not in schema:
             close = difflib.get_close_matches(key, list(schema), n=1)
-            hint = f"; did you mean {path}{close[0]!r}?" if close else ""
+            hint = f"; did you mean '{path}{close[0]}'?" if close else ""
             raise ConfigError(f"unknown config key {dotted!r} in {source}{hint}")
         if dotted in FREE_FORM:
             if not isinstance(value, Mapping):
@@ -95,6 +96,24 @@ def _check_keys(layer: Mapping[str, Any], schema: Mapping[str, Any], source: str
                     f"{', '.join(schema[key])}, got {value!r}"
                 )
             _check_keys(value, schema[key], source, dotted + ".")
+
+
+_FLOAT = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
+
+
+def _coerce_numbers(value: Any) -> Any:
+    """Read strings such as ``2e-5`` as floats.
+
+    PyYAML follows YAML 1.1, where a float needs a dot (``2.0e-5``), so
+    ``lr: 2e-5`` would otherwise stay a string.
+    """
+    if isinstance(value, str) and _FLOAT.match(value.strip()):
+        return float(value)
+    if isinstance(value, Mapping):
+        return {key: _coerce_numbers(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_coerce_numbers(item) for item in value]
+    return value
 
 
 def parse_override(text: str) -> dict[str, Any]:
@@ -112,7 +131,7 @@ def parse_override(text: str) -> dict[str, Any]:
             f"malformed override {text!r}; write it as KEY=VALUE, for example optimizer.lr=2e-5"
         )
     try:
-        value = yaml.safe_load(raw_value) if raw_value.strip() else None
+        value = _coerce_numbers(yaml.safe_load(raw_value)) if raw_value.strip() else None
     except yaml.YAMLError as error:
         raise ConfigError(f"override {text!r}: value is not valid YAML: {error}") from error
 
@@ -149,7 +168,7 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
             f"config file {str(path)!r} must contain a mapping of config keys, "
             f"got {type(data).__name__}"
         )
-    return dict(data)
+    return _coerce_numbers(dict(data))
 
 
 def resolve_config(
