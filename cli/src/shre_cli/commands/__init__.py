@@ -1,0 +1,1 @@
+"""The built-in ``shre`` commands, one module per concern."""
