@@ -1,0 +1,1 @@
+"""Image-caption data: file readers, map-style and streaming datasets, transforms, collation."""
