@@ -1,0 +1,487 @@
+"""The training loop behind ``shre.engine.fit``.
+
+One code path for a CPU, one GPU and multi-process DDP (``torchrun``,
+``accelerate launch``, several nodes): accelerate places the model, wraps it
+in DDP and handles mixed precision; the engine shards the data, accumulates
+gradients and keeps the position in the data order itself, so that a resumed
+run continues with exactly the batches and RNG draws it would have seen.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import logging
+import math
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import torch
+from accelerate.utils import broadcast_object_list, gather_object, send_to_device, set_seed
+from tqdm.auto import tqdm
+
+from shre.checkpoint import (
+    CHECKPOINTS_DIR,
+    load_init_weights,
+    load_model_weights,
+    load_trainer_state,
+    prune_checkpoints,
+    save_checkpoint,
+)
+from shre.config import dump_config, load_config_file
+from shre.engine.data import ShardedBatchSampler, build_loader, cap_dataset
+from shre.engine.errors import NonFiniteLossError, TrainingInterrupted
+from shre.engine.evaluation import batch_size_of, evaluate_split
+from shre.engine.optim import build_optimizer, build_scheduler
+from shre.engine.setup import build_task, create_accelerator
+from shre.engine.signals import StopRequest
+from shre.engine.state import capture_rng_state, restore_rng_state
+from shre.errors import ShreError
+from shre.plugins import get_plugin_manager
+from shre.registry import get_registry
+from shre.rundir import (
+    CONFIG_FILE,
+    METRICS_FILE,
+    MetricsLog,
+    default_output_dir,
+    plot_curves,
+    prepare_run_dir,
+    write_summary,
+)
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class Trainer:
+    """One training run; lifecycle hooks receive it as ``trainer``.
+
+    Attributes:
+        config: the resolved run config (after ``shre_configure``).
+        task, model, optimizer, scheduler, accelerator: the run's parts;
+            ``model`` is the prepared (possibly DDP-wrapped) model.
+        run_dir: the run directory.
+        step: optimiser steps completed; ``epoch``: epochs completed.
+        is_main_process: whether this process writes files.
+    """
+
+    def __init__(self, config: dict[str, Any], *, checkpoint: Path | None, overwrite: bool) -> None:
+        self.config = config
+        self.hook = get_plugin_manager().hook
+        train = config["train"]
+        self.accelerator = create_accelerator(train["precision"])
+        self.is_main_process = self.accelerator.is_main_process
+        set_seed(int(config["seed"]))
+
+        self.task = build_task(config)
+        self.task.prepare()
+        model = self.task.build_model(get_registry())
+        if checkpoint is not None:
+            load_model_weights(model, checkpoint)
+        elif config.get("init"):
+            load_init_weights(model, config["init"])
+        self._build_data(model)
+
+        optimizer = build_optimizer(model, config["optimizer"])
+        self.total_steps = int(train["max_steps"] or train["epochs"] * self.steps_per_epoch)
+        self.scheduler = build_scheduler(optimizer, config["scheduler"], self.total_steps)
+        self.model, self.optimizer = self.accelerator.prepare(model, optimizer)
+
+        self.step = self.epoch = self.batches_done = 0
+        self.best_metric: float | None = None
+        self.best_step: int | None = None
+        self.best_metrics: dict[str, dict[str, float]] = {}
+        self.final_metrics: dict[str, dict[str, float]] = {}
+        self.last_eval_step: int | None = None
+        self.last_checkpoint: Path | None = None
+        self.seconds_before_resume = 0.0
+        self._fit_started = time.monotonic()
+        self.resumed_from = str(checkpoint) if checkpoint is not None else None
+        self._rng_state: dict[str, Any] | None = None
+        self._stop = StopRequest()
+        self._reset_interval()
+
+        self.run_dir = self._open_run_dir(overwrite=overwrite, resume=checkpoint is not None)
+        self.metrics_log = MetricsLog(self.run_dir / METRICS_FILE)
+        if checkpoint is not None:
+            self._load_state(checkpoint)
+
+    # Setup
+
+    def _build_data(self, model: torch.nn.Module) -> None:
+        data = self.config["data"]
+        train = self.config["train"]
+        split = self.task.train_split
+        self.train_dataset = cap_dataset(self.task.dataset(split, model), data["max_train_samples"], split)
+        self.train_collate = self.task.collate_fn(split, model)
+        self.eval_datasets = {
+            name: cap_dataset(self.task.dataset(name, model), data["max_eval_samples"], name)
+            for name in self.task.eval_splits
+        }
+        self.eval_collates = {name: self.task.collate_fn(name, model) for name in self.task.eval_splits}
+        self.num_workers = int(data.get("num_workers") or 0)
+        self.batch_size = int(train["batch_size"])
+        self.eval_batch_size = int(train.get("eval_batch_size") or self.batch_size)
+        self.accumulation = int(train["grad_accum_steps"])
+
+        self.batches_per_epoch = len(self._train_sampler(epoch=0, skip_batches=0))
+        self.steps_per_epoch = math.ceil(self.batches_per_epoch / self.accumulation)
+
+    def _train_sampler(self, *, epoch: int, skip_batches: int) -> ShardedBatchSampler:
+        return ShardedBatchSampler(
+            len(self.train_dataset), self.batch_size, seed=int(self.config["seed"]), epoch=epoch,
+            rank=self.accelerator.process_index, world_size=self.accelerator.num_processes,
+            skip_batches=skip_batches,
+        )
+
+    def _open_run_dir(self, *, overwrite: bool, resume: bool) -> Path:
+        output = self.config.get("output_dir") or str(
+            default_output_dir(self.task.name, str(self.config["model"]))
+        )
+        # Every process must agree on the directory, and the default one
+        # contains a timestamp: take the main process's choice.
+        if self.accelerator.num_processes > 1:
+            output = broadcast_object_list([output])[0]
+        run_dir = Path(output)
+        self.config["output_dir"] = str(run_dir)
+
+        def create() -> None:
+            prepare_run_dir(run_dir, overwrite=overwrite, resume=resume)
+            (run_dir / CONFIG_FILE).write_text(dump_config(self.config), encoding="utf-8")
+
+        self._run_on_main(create)
+        return run_dir
+
+    def _run_on_main(self, function: Callable[[], T]) -> T:
+        """Run ``function`` on the main process; re-raise its ``ShreError`` on every process."""
+        result: Any = None
+        error: ShreError | None = None
+        if self.is_main_process:
+            try:
+                result = function()
+            except ShreError as raised:
+                error = raised
+        if self.accelerator.num_processes > 1:
+            result, error = broadcast_object_list([result, error])
+        if error is not None:
+            raise error
+        return result
+
+    def _load_state(self, checkpoint: Path) -> None:
+        state = load_trainer_state(checkpoint)
+        _warn_config_changes(self.run_dir / CONFIG_FILE, checkpoint / CONFIG_FILE)
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        if state.get("scaler") is not None and self.accelerator.scaler is not None:
+            self.accelerator.scaler.load_state_dict(state["scaler"])
+
+        for key in ("step", "epoch", "batches_done", "best_metric", "best_step", "best_metrics",
+                    "final_metrics", "last_eval_step"):
+            setattr(self, key, state[key])
+        self.seconds_before_resume = float(state["run_seconds"])
+        self.last_checkpoint = checkpoint
+
+        rng_states = state["rng_states"]
+        if len(rng_states) != self.accelerator.num_processes:
+            logger.warning(
+                "checkpoint %s was saved by %d processes, this run has %d: the data order "
+                "and random draws will differ from an uninterrupted run",
+                checkpoint, len(rng_states), self.accelerator.num_processes,
+            )
+        self._rng_state = rng_states[self.accelerator.process_index % len(rng_states)]
+        self._run_on_main(lambda: self.metrics_log.truncate_after(self.step))
+        logger.info("resuming from %s at step %d (epoch %d)", checkpoint, self.step, self.epoch)
+
+    # Training
+
+    def fit(self) -> dict[str, Any]:
+        self._fit_started = time.monotonic()
+        self.hook.shre_on_fit_start(trainer=self)
+        # Restored last, after anything (hooks included) that may draw random
+        # numbers during setup, so the first resumed step sees the saved state.
+        if self._rng_state is not None:
+            restore_rng_state(self._rng_state)
+
+        progress = tqdm(total=self.total_steps, initial=self.step, desc="train", dynamic_ncols=True,
+                        disable=not self.accelerator.is_local_main_process)
+        with self._stop, progress:
+            self._train(progress)
+            if self.last_eval_step != self.step:
+                self._evaluate_and_save()
+
+        summary = self._finish(time.monotonic() - self._fit_started)
+        self.hook.shre_on_fit_end(trainer=self, summary=summary)
+        return summary
+
+    def _train(self, progress: tqdm) -> None:
+        while self.step < self.total_steps:
+            sampler = self._train_sampler(epoch=self.epoch, skip_batches=self.batches_done)
+            remaining = len(sampler)
+            batches = iter(build_loader(self.train_dataset, sampler, self.train_collate,
+                                        num_workers=self.num_workers))
+            while remaining > 0 and self.step < self.total_steps:
+                count = min(self.accumulation, remaining)
+                stop_requested = self._optimizer_step(batches, count)
+                remaining -= count
+                self.batches_done += count
+                self.step += 1
+                progress.update(1)
+                epoch_ended = remaining == 0
+                if epoch_ended:
+                    self.epoch += 1
+                    self.batches_done = 0
+                self._after_step(progress, epoch_ended)
+                if stop_requested:
+                    self._interrupt()
+
+    def _optimizer_step(self, batches: Iterator[Any], count: int) -> bool:
+        """Run ``count`` micro-batches and one optimiser step; return whether a stop was requested.
+
+        Raises:
+            NonFiniteLossError: a micro-batch loss on any process was NaN or
+                infinite; the optimiser step is skipped, so the weights stay finite.
+        """
+        accelerator = self.accelerator
+        self.model.train()
+        finite = torch.ones((), dtype=torch.bool, device=accelerator.device)
+        for index in range(count):
+            batch = send_to_device(next(batches), accelerator.device)
+            # Gradients are all-reduced only on the last micro-batch of the step.
+            last = index == count - 1
+            with contextlib.nullcontext() if last else accelerator.no_sync(self.model):
+                outputs = self.model(batch)
+                loss = outputs["loss"]
+                finite &= torch.isfinite(loss.detach()).all()
+                accelerator.backward(loss / count)
+            self._accumulate(outputs, batch_size_of(batch), count)
+
+        flags = torch.stack([(~finite).float(), torch.tensor(float(self._stop.received is not None),
+                                                             device=accelerator.device)])
+        if accelerator.num_processes > 1:
+            flags = accelerator.reduce(flags, reduction="sum")
+        if flags[0] > 0:
+            self.optimizer.zero_grad(set_to_none=True)
+            raise NonFiniteLossError(self.step + 1, self.last_checkpoint)
+
+        max_grad_norm = self.config["train"]["max_grad_norm"]
+        if max_grad_norm:
+            accelerator.clip_grad_norm_(self.model.parameters(), float(max_grad_norm))
+        self.optimizer.step()
+        # An fp16 step skipped for overflowing gradients must not advance the schedule.
+        if not accelerator.optimizer_step_was_skipped:
+            self.scheduler.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        return bool(flags[1] > 0)
+
+    def _accumulate(self, outputs: dict[str, Any], size: int, count: int) -> None:
+        for key, value in outputs.items():
+            if key == "loss" or key.endswith("_loss"):
+                part = value.detach().float() / count
+                self._interval_sums[key] = self._interval_sums.get(key, 0.0) + part
+        self._interval_samples += size
+
+    def _reset_interval(self) -> None:
+        self._interval_sums: dict[str, Any] = {}
+        self._interval_samples = 0
+        self._interval_steps = 0
+        self._interval_started = time.monotonic()
+
+    def _after_step(self, progress: tqdm, epoch_ended: bool) -> None:
+        self._interval_steps += 1
+        train = self.config["train"]
+        if self.step % train["log_every"] == 0 or self.step == self.total_steps:
+            self._log_train(progress)
+        eval_every = train["eval_every"]
+        due = self.step % eval_every == 0 if eval_every else epoch_ended
+        if due or self.step == self.total_steps:
+            self._evaluate_and_save()
+
+    def _log_train(self, progress: tqdm) -> None:
+        names = sorted(self._interval_sums)
+        device = self.accelerator.device
+        values = torch.stack([torch.as_tensor(self._interval_sums[name], device=device)
+                              for name in names]) / self._interval_steps
+        samples = torch.tensor(float(self._interval_samples), device=device)
+        if self.accelerator.num_processes > 1:
+            values = self.accelerator.reduce(values, reduction="mean")
+            samples = self.accelerator.reduce(samples, reduction="sum")
+
+        elapsed = max(time.monotonic() - self._interval_started, 1e-9)
+        metrics = {name: float(value) for name, value in zip(names, values)}
+        metrics["lr"] = float(max(self.scheduler.get_last_lr()))
+        metrics["samples_per_second"] = float(samples) / elapsed
+        if self.is_main_process:
+            self.metrics_log.append({"step": self.step, "epoch": self.epoch_progress,
+                                     "split": "train", **metrics})
+        progress.set_postfix(loss=f"{metrics['loss']:.4f}",
+                             samples_s=f"{metrics['samples_per_second']:.1f}")
+        logger.debug("step %d: %s", self.step, metrics)
+        self.hook.shre_on_step_end(trainer=self, step=self.step, metrics=metrics)
+        self._reset_interval()
+
+    @property
+    def epoch_progress(self) -> float:
+        """Epochs completed, as a fraction for a step inside an epoch."""
+        return self.epoch + self.batches_done / max(self.batches_per_epoch, 1)
+
+    def _interrupt(self) -> None:
+        checkpoint = self.last_checkpoint
+        if checkpoint is None or checkpoint.name != f"step-{self.step}":
+            checkpoint = self._save()
+        raise TrainingInterrupted(checkpoint, self._stop.received or "a signal", self.step)
+
+    # Evaluation, checkpoints, summary
+
+    def _evaluate_and_save(self) -> None:
+        model = self.accelerator.unwrap_model(self.model)
+        results = {}
+        for split, dataset in self.eval_datasets.items():
+            metrics = evaluate_split(
+                model, self.task, split, dataset, self.eval_collates[split], self.accelerator,
+                batch_size=self.eval_batch_size, num_workers=self.num_workers,
+            )
+            results[split] = metrics
+            if self.is_main_process:
+                self.metrics_log.append({"step": self.step, "epoch": self.epoch_progress,
+                                         "split": split, **metrics})
+            logger.info("step %d %s: %s", self.step, split, _format(metrics))
+            self.hook.shre_on_evaluate(trainer=self, step=self.step, split=split, metrics=metrics)
+
+        self.last_eval_step = self.step
+        self.final_metrics = results
+        self._update_best(results)
+        self._save()
+
+    def _update_best(self, results: dict[str, dict[str, float]]) -> None:
+        if not results:
+            return
+        split = next(iter(results))
+        value = results[split].get(self.task.main_metric)
+        if value is None:
+            logger.warning("split %s has no metric %r; the best checkpoint is not tracked",
+                           split, self.task.main_metric)
+            return
+        best = self.best_metric
+        greater = self.task.greater_is_better
+        if best is None or math.isnan(best) or (value > best if greater else value < best):
+            self.best_metric, self.best_step, self.best_metrics = value, self.step, results
+
+    def _save(self) -> Path:
+        rng_state = capture_rng_state()
+        rng_states = gather_object([rng_state]) if self.accelerator.num_processes > 1 else [rng_state]
+        model = self.accelerator.unwrap_model(self.model)
+
+        def write() -> str:
+            path = save_checkpoint(
+                self.run_dir / CHECKPOINTS_DIR, self.step, model,
+                self._trainer_state(rng_states), self._meta(), dump_config(self.config),
+            )
+            prune_checkpoints(self.run_dir, int(self.config["train"]["keep_last"]), self.best_step)
+            return str(path)
+
+        self.last_checkpoint = Path(self._run_on_main(write))
+        return self.last_checkpoint
+
+    def _trainer_state(self, rng_states: list[dict[str, Any]]) -> dict[str, Any]:
+        scaler = self.accelerator.scaler
+        return {
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "scaler": scaler.state_dict() if scaler is not None else None,
+            "rng_states": rng_states,
+            "step": self.step,
+            "epoch": self.epoch,
+            "batches_done": self.batches_done,
+            "best_metric": self.best_metric,
+            "best_step": self.best_step,
+            "best_metrics": self.best_metrics,
+            "final_metrics": self.final_metrics,
+            "last_eval_step": self.last_eval_step,
+            "run_seconds": self.seconds_before_resume + time.monotonic() - self._fit_started,
+        }
+
+    def _meta(self) -> dict[str, Any]:
+        return {
+            "step": self.step,
+            "epoch": self.epoch_progress,
+            "metrics": self.final_metrics if self.last_eval_step == self.step else {},
+            "best_step": self.best_step,
+            "main_metric": self.task.main_metric,
+            "best_metric": self.best_metric,
+            "task": self.task.name,
+            "model": self.config["model"],
+            "num_labels": self.task.num_labels,
+            "world_size": self.accelerator.num_processes,
+        }
+
+    def _finish(self, seconds: float) -> dict[str, Any]:
+        infos = get_plugin_manager().infos
+        summary = {
+            "task": self.task.name,
+            "model": self.config["model"],
+            "run_dir": str(self.run_dir),
+            "steps": self.step,
+            "epochs": self.epoch_progress,
+            "main_metric": self.task.main_metric,
+            "greater_is_better": self.task.greater_is_better,
+            "best_step": self.best_step,
+            "best_metric": self.best_metric,
+            "best_metrics": self.best_metrics,
+            "final_metrics": self.final_metrics,
+            "last_checkpoint": str(self.last_checkpoint),
+            "run_seconds": self.seconds_before_resume + seconds,
+            "world_size": self.accelerator.num_processes,
+            "resumed_from": self.resumed_from,
+            "plugins": {name: {"distribution": info.distribution, "version": info.version}
+                        for name, info in sorted(infos.items())},
+        }
+        if self.is_main_process:
+            write_summary(self.run_dir, summary)
+            main_split = next(iter(self.eval_datasets), None)
+            plot_curves(self.run_dir, self.metrics_log.read(), self.task.main_metric, main_split)
+        self.accelerator.wait_for_everyone()
+        return summary
+
+
+def _format(metrics: dict[str, float]) -> str:
+    return ", ".join(f"{name} {value:.4g}" for name, value in metrics.items())
+
+
+def _warn_config_changes(current_config: Path, checkpoint_config: Path) -> None:
+    """Log the config keys that differ between the checkpoint and the resumed run."""
+    if not checkpoint_config.is_file() or not current_config.is_file():
+        return
+    before = _flatten(load_config_file(checkpoint_config))
+    after = _flatten(load_config_file(current_config))
+    changed = sorted(key for key in before.keys() | after.keys()
+                     if key != "output_dir" and before.get(key) != after.get(key))
+    if changed:
+        logger.warning("resuming with a changed config: %s", ", ".join(changed))
+
+
+def _flatten(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat = {}
+    for key, value in config.items():
+        if isinstance(value, dict) and value:
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def fit(config: dict[str, Any], *, resume: str | Path | None = None,
+        overwrite: bool = False) -> dict[str, Any]:
+    """Train ``config["task"]`` with ``config["model"]``; see ``shre.engine`` for the contract."""
+    from shre.checkpoint import resolve_checkpoint
+
+    config = copy.deepcopy(config)
+    checkpoint = None
+    if resume is not None:
+        checkpoint = resolve_checkpoint(resume, which="last")
+        config["output_dir"] = str(checkpoint.parent.parent)
+    get_plugin_manager().hook.shre_configure(config=config)
+    trainer = Trainer(config, checkpoint=checkpoint, overwrite=overwrite)
+    return trainer.fit()

@@ -1,0 +1,67 @@
+"""Building blocks of a run: the task, the accelerator, the RNG seed."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from shre.errors import ConfigError
+
+if TYPE_CHECKING:
+    from accelerate import Accelerator
+
+    from shre.task import Task
+
+logger = logging.getLogger(__name__)
+
+# train.precision to accelerate's mixed_precision.
+MIXED_PRECISION = {"fp32": "no", "bf16": "bf16", "fp16": "fp16"}
+
+
+def build_task(config: Mapping[str, Any]) -> Task:
+    """Resolve ``config["task"]`` and build the runtime task from its spec."""
+    from shre.registry import get_registry
+    from shre.task import Task
+
+    if not config.get("task"):
+        raise ConfigError("no task given; pass --task NAME (see 'shre list tasks')")
+    spec = get_registry().resolve("task", config["task"]).spec
+    task = spec.load()(spec, config)
+    if not isinstance(task, Task):
+        raise ConfigError(
+            f"the factory of task {spec.qualified_name!r} returned {type(task).__name__}, "
+            "not a shre.Task"
+        )
+    return task
+
+
+def create_accelerator(precision: str = "fp32", *, cpu: bool = False) -> Accelerator:
+    """Create the accelerator for one run.
+
+    The engine accumulates gradients itself (see ``shre.engine.loop``), so
+    accelerate's own accumulation stays at 1.
+    """
+    from accelerate import Accelerator
+    from accelerate.state import AcceleratorState
+    from accelerate.utils import DistributedDataParallelKwargs
+
+    if precision not in MIXED_PRECISION:
+        raise ConfigError(
+            f"invalid train.precision {precision!r}; choose one of {', '.join(MIXED_PRECISION)}"
+        )
+
+    # AcceleratorState is a process-wide singleton that rejects a second
+    # precision setting; resetting it (and keeping the process group) lets
+    # one process run several fits, as tests and notebooks do.
+    AcceleratorState._reset_state(reset_partial_state=False)
+    # Parameters that get no gradient in a step (a transformers pooler the
+    # task does not use, say) would make DDP fail; the search costs one
+    # graph traversal per step, as in transformers' Trainer by default.
+    ddp = DistributedDataParallelKwargs(find_unused_parameters=True)
+    try:
+        return Accelerator(
+            mixed_precision=MIXED_PRECISION[precision], cpu=cpu, kwargs_handlers=[ddp]
+        )
+    except ValueError as error:
+        raise ConfigError(f"train.precision {precision!r} is not available here: {error}") from error
