@@ -111,11 +111,11 @@ def build_train_config(
 
 def _summary_rows(summary: Mapping[str, Any], config: Mapping[str, Any]) -> list[list[Any]]:
     rows: list[list[Any]] = [["run directory", summary.get("run_dir", config["output_dir"])]]
-    for key in ("best_step", "main_metric", "best_metric", "global_step", "train_seconds"):
+    for key in ("steps", "main_metric", "best_step", "best_metric", "last_checkpoint", "run_seconds"):
         if key in summary:
             rows.append([key.replace("_", " "), summary[key]])
 
-    for key in ("best_metrics", "final_metrics", "best", "final"):
+    for key in ("best_metrics", "final_metrics"):
         value = summary.get(key)
         if not isinstance(value, Mapping):
             continue
@@ -263,7 +263,7 @@ def train(
             error.exit_code,
         ) from None
 
-    echo_table(["", "value"], _summary_rows(summary or {}, config))
+    echo_table(["run summary", "value"], _summary_rows(summary or {}, config))
 
 
 @click.command()
