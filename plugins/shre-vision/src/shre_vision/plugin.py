@@ -1,0 +1,137 @@
+"""The ``vision`` plugin: image encoders, the ``norm-linear`` head and image classification tasks.
+
+Factories are import strings and the hooks import torch-based modules only
+when they run, so ``shre list`` does not import torch or timm.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from shre.hookspecs import hookimpl
+from shre.specs import EncoderSpec, HeadSpec, TaskSpec
+
+SHRE_API_VERSION = "1.0"
+
+logger = logging.getLogger(__name__)
+
+_ENCODERS = "shre_vision.encoders"
+_TASKS = "shre_vision.tasks"
+
+# Reference fine-tuning recipe (BEiT/data2vec style), shared by every image task:
+# 15 epochs, batch 256, AdamW lr 1e-3, cosine with 10% warm-up, layer decay,
+# RandAugment, random erasing, mixup/cutmix with label smoothing.
+_RECIPE: dict[str, Any] = {
+    "train": {"epochs": 15, "batch_size": 256},
+    "optimizer": {
+        "name": "adamw",
+        "lr": 1e-3,
+        "betas": [0.9, 0.999],
+        "eps": 1e-8,
+        "weight_decay": 0.01,
+        "layer_decay": 0.75,
+    },
+    "scheduler": {"name": "cosine", "warmup_ratio": 0.1},
+    "task_options": {
+        "augment": True,
+        "auto_augment": "rand-m9-mstd0.5-inc1",
+        "re_prob": 0.25,
+        "re_mode": "pixel",
+        "re_count": 1,
+        "crop_pct": 1.0,
+        "mixup": 0.8,
+        "cutmix": 1.0,
+        "mixup_prob": 0.9,
+        "mixup_switch_prob": 0.5,
+        "mixup_mode": "batch",
+        "label_smoothing": 0.1,
+        "cache_features": False,
+    },
+}
+
+
+def _recipe(layer_decay: float) -> dict[str, Any]:
+    return {**_RECIPE, "optimizer": {**_RECIPE["optimizer"], "layer_decay": layer_decay}}
+
+
+def _classification_task(name: str, factory: str, description: str, layer_decay: float) -> TaskSpec:
+    return TaskSpec(
+        name=name,
+        factory=f"{_TASKS}:{factory}",
+        description=description,
+        modality="image",
+        pooler="mean",
+        head="norm-linear",
+        loss="cross-entropy",
+        metrics=("accuracy", "top5"),
+        main_metric="accuracy",
+        greater_is_better=True,
+        preset=_recipe(layer_decay),
+    )
+
+
+@hookimpl
+def shre_encoders() -> list[EncoderSpec]:
+    return [
+        EncoderSpec(
+            name="timm",
+            factory=f"{_ENCODERS}:build_timm_encoder",
+            description="any timm model, classifier removed: timm:<name> (pretrained by default)",
+            parametric=True,
+            modality="image",
+        ),
+        EncoderSpec(
+            name="shre-image",
+            factory=f"{_ENCODERS}:build_shre_image",
+            description="SHRe image branch: ViT-B/16 first 6 blocks, 224 px (vit_base_patch16_224 weights)",
+            modality="image",
+            width=768,
+        ),
+        EncoderSpec(
+            name="shre-tiny-image",
+            factory=f"{_ENCODERS}:build_shre_tiny_image",
+            description="download-free ViT: 64 px, patch 8, width 128, 2 blocks, 2 heads, random init",
+            modality="image",
+            width=128,
+        ),
+    ]
+
+
+@hookimpl
+def shre_heads() -> list[HeadSpec]:
+    return [
+        HeadSpec(
+            name="norm-linear",
+            factory="shre_vision.heads:NormLinearHead",
+            description="LayerNorm(D, eps=1e-6) then Linear(D, C), trunc-normal std 0.02",
+        )
+    ]
+
+
+@hookimpl
+def shre_tasks() -> list[TaskSpec]:
+    return [
+        _classification_task("cifar10", "Cifar10Task", "CIFAR-10 classification (uoft-cs/cifar10 or --data-dir)", 0.75),
+        _classification_task("cifar100", "Cifar100Task", "CIFAR-100 classification (uoft-cs/cifar100 or --data-dir)", 0.75),
+        _classification_task("imagenet", "ImageNetTask", "ImageNet-1k classification (ILSVRC/imagenet-1k or --data-dir)", 0.81),
+        _classification_task("folder", "ImageFolderTask", "image folder under --data-dir: train/<class>/*, test/<class>/*", 0.75),
+        _classification_task("npz", "NpzTask", "npz arrays under --data-dir: train.npz, test.npz (images, labels)", 0.75),
+    ]
+
+
+@hookimpl
+def shre_on_evaluate(trainer: Any, step: int, split: str, metrics: dict[str, float]) -> None:
+    """Write the confusion-matrix PNG and per-class CSV of an image task's evaluation."""
+    if not getattr(trainer, "is_main_process", True):
+        return
+    task = getattr(trainer, "task", None)
+    run_dir = getattr(trainer, "run_dir", None)
+    write_report = getattr(task, "write_evaluation_report", None)
+    if write_report is None or run_dir is None:
+        return
+
+    paths = write_report(split, Path(run_dir))
+    for path in paths:
+        logger.info("wrote %s", path)
