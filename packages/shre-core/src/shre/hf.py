@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -12,6 +13,7 @@ from torch import nn
 from shre.errors import ConfigError
 
 _TEXT_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+_LAYER_PATTERN = re.compile(r"encoder\.layers?\.(\d+)\.")
 
 
 class HFEncoder(nn.Module):
@@ -23,6 +25,7 @@ class HFEncoder(nn.Module):
         width: hidden size D.
         num_prefix_tokens: 1 (the CLS token) for both BERT-like and ViT-like models.
         tokenizer: the model's tokenizer, for text models.
+        num_layers: ``config.num_hidden_layers``, for layer-wise lr decay.
     """
 
     def __init__(
@@ -46,6 +49,23 @@ class HFEncoder(nn.Module):
         self.image_size = image_size or getattr(config, "image_size", None)
         self.mean = mean
         self.std = std
+        self.num_layers = int(getattr(config, "num_hidden_layers", 0) or 0)
+
+    def layer_id(self, param_name: str) -> int:
+        """Return the lr-decay layer of a parameter of this encoder.
+
+        0 for the embeddings, i for ``encoder.layer.<i-1>``, ``num_layers + 1``
+        for anything else (a final norm, the pooler). NOTE: the names follow BERT, RoBERTa, ViT and DeiT (``embeddings.*``,
+        ``encoder.layer.N.*``); models named otherwise get ``num_layers + 1``
+        (the full learning rate) for every parameter.
+        """
+        name = param_name.removeprefix("model.")
+        if name.startswith("embeddings."):
+            return 0
+        match = _LAYER_PATTERN.match(name)
+        if match is not None:
+            return int(match.group(1)) + 1
+        return self.num_layers + 1
 
     def forward(self, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
         if self.modality == "image":

@@ -1,7 +1,7 @@
 """The ``vision`` plugin: image encoders, the ``norm-linear`` head and image classification tasks.
 
-Factories are import strings and the hooks import torch-based modules only
-when they run, so ``shre list`` does not import torch or timm.
+Factories are import strings and this module imports neither torch nor timm,
+so ``shre list`` stays fast.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from typing import Any
 
 from shre.hookspecs import hookimpl
 from shre.specs import EncoderSpec, HeadSpec, TaskSpec
+from shre_vision.recipe import CIFAR_LAYER_DECAY, IMAGENET_LAYER_DECAY, preset
 
 SHRE_API_VERSION = "1.0"
 
@@ -19,41 +20,6 @@ logger = logging.getLogger(__name__)
 
 _ENCODERS = "shre_vision.encoders"
 _TASKS = "shre_vision.tasks"
-
-# Reference fine-tuning recipe (BEiT/data2vec style), shared by every image task:
-# 15 epochs, batch 256, AdamW lr 1e-3, cosine with 10% warm-up, layer decay,
-# RandAugment, random erasing, mixup/cutmix with label smoothing.
-_RECIPE: dict[str, Any] = {
-    "train": {"epochs": 15, "batch_size": 256},
-    "optimizer": {
-        "name": "adamw",
-        "lr": 1e-3,
-        "betas": [0.9, 0.999],
-        "eps": 1e-8,
-        "weight_decay": 0.01,
-        "layer_decay": 0.75,
-    },
-    "scheduler": {"name": "cosine", "warmup_ratio": 0.1},
-    "task_options": {
-        "augment": True,
-        "auto_augment": "rand-m9-mstd0.5-inc1",
-        "re_prob": 0.25,
-        "re_mode": "pixel",
-        "re_count": 1,
-        "crop_pct": 1.0,
-        "mixup": 0.8,
-        "cutmix": 1.0,
-        "mixup_prob": 0.9,
-        "mixup_switch_prob": 0.5,
-        "mixup_mode": "batch",
-        "label_smoothing": 0.1,
-        "cache_features": False,
-    },
-}
-
-
-def _recipe(layer_decay: float) -> dict[str, Any]:
-    return {**_RECIPE, "optimizer": {**_RECIPE["optimizer"], "layer_decay": layer_decay}}
 
 
 def _classification_task(name: str, factory: str, description: str, layer_decay: float) -> TaskSpec:
@@ -68,7 +34,7 @@ def _classification_task(name: str, factory: str, description: str, layer_decay:
         metrics=("accuracy", "top5"),
         main_metric="accuracy",
         greater_is_better=True,
-        preset=_recipe(layer_decay),
+        preset=preset(layer_decay),
     )
 
 
@@ -113,11 +79,11 @@ def shre_heads() -> list[HeadSpec]:
 @hookimpl
 def shre_tasks() -> list[TaskSpec]:
     return [
-        _classification_task("cifar10", "Cifar10Task", "CIFAR-10 classification (uoft-cs/cifar10 or --data-dir)", 0.75),
-        _classification_task("cifar100", "Cifar100Task", "CIFAR-100 classification (uoft-cs/cifar100 or --data-dir)", 0.75),
-        _classification_task("imagenet", "ImageNetTask", "ImageNet-1k classification (ILSVRC/imagenet-1k or --data-dir)", 0.81),
-        _classification_task("folder", "ImageFolderTask", "image folder under --data-dir: train/<class>/*, test/<class>/*", 0.75),
-        _classification_task("npz", "NpzTask", "npz arrays under --data-dir: train.npz, test.npz (images, labels)", 0.75),
+        _classification_task("cifar10", "Cifar10Task", "CIFAR-10 classification (uoft-cs/cifar10 or --data-dir)", CIFAR_LAYER_DECAY),
+        _classification_task("cifar100", "Cifar100Task", "CIFAR-100 classification (uoft-cs/cifar100 or --data-dir)", CIFAR_LAYER_DECAY),
+        _classification_task("imagenet", "ImageNetTask", "ImageNet-1k classification (ILSVRC/imagenet-1k or --data-dir)", IMAGENET_LAYER_DECAY),
+        _classification_task("folder", "ImageFolderTask", "image folder under --data-dir: train/<class>/*, test/<class>/*", CIFAR_LAYER_DECAY),
+        _classification_task("npz", "NpzTask", "npz arrays under --data-dir: train.npz, test.npz (images, labels)", CIFAR_LAYER_DECAY),
     ]
 
 

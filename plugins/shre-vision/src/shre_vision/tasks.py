@@ -62,7 +62,7 @@ class ImageClassificationTask(Task):
     ``hub_splits`` (shre split name -> Hub split name).
 
     Task options (``task_options``): the augmentation and mixup keys of
-    ``shre_vision.transforms.RECIPE_OPTIONS``, ``cache_features`` (linear
+    ``shre_vision.recipe.TASK_OPTIONS``, ``cache_features`` (linear
     probe on features computed once) and ``image_size`` (optional; must match
     the encoder's input size).
     """

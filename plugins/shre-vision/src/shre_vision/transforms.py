@@ -22,23 +22,6 @@ from shre.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 
-# The fine-tuning recipe of BEiT/data2vec that the SHRe image experiments use.
-RECIPE_OPTIONS: dict[str, Any] = {
-    "augment": True,
-    "auto_augment": "rand-m9-mstd0.5-inc1",
-    "re_prob": 0.25,
-    "re_mode": "pixel",
-    "re_count": 1,
-    "crop_pct": 1.0,
-    "mixup": 0.8,
-    "cutmix": 1.0,
-    "mixup_prob": 0.9,
-    "mixup_switch_prob": 0.5,
-    "mixup_mode": "batch",
-    "label_smoothing": 0.1,
-}
-
-
 def encoder_data_config(encoder: Any) -> dict[str, Any]:
     """Return the encoder's input size, mean, std and interpolation.
 
@@ -70,7 +53,7 @@ def build_transform(data_config: Mapping[str, Any], options: Mapping[str, Any], 
 
     Args:
         data_config: output of ``encoder_data_config``; S is its image size.
-        options: task options (``RECIPE_OPTIONS`` keys); ``augment: false``
+        options: task options (keys of ``shre_vision.recipe.TASK_OPTIONS``); ``augment: false``
             makes training use the evaluation transform.
         training: build the augmenting training transform.
     """
