@@ -64,7 +64,9 @@ class Finding:
     message: str
 
     def line(self) -> str:
-        return f"[{self.level}] {self.plugin}: {self.check}: {self.message}"
+        """Format the finding as one line; multi-line messages (pluggy's) are joined with '; '."""
+        message = "; ".join(part.strip() for part in self.message.splitlines() if part.strip())
+        return f"[{self.level}] {self.plugin}: {self.check}: {message}"
 
     def as_dict(self) -> dict[str, str]:
         return asdict(self)

@@ -1,0 +1,52 @@
+"""Listing commands must not import torch, transformers, timm or datasets.
+
+Each command runs in a fresh interpreter that reports which heavy modules
+are in ``sys.modules`` after the command finished.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+HEAVY_MODULES = ("torch", "transformers", "timm", "datasets")
+
+PROBE = """
+import json, sys
+from shre_cli.main import main
+try:
+    main({args!r})
+except SystemExit as exit:
+    code = exit.code
+else:
+    code = 0
+print(json.dumps({{"code": code, "heavy": [name for name in {heavy!r} if name in sys.modules]}}))
+"""
+
+
+def run_probe(*args: str) -> dict:
+    code = PROBE.format(args=list(args), heavy=HEAVY_MODULES)
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("--help",), ("list",), ("list", "tasks"), ("plugins",), ("plugins", "--json"), ("train", "--help")],
+    ids=lambda args: " ".join(args),
+)
+def test_command_imports_no_heavy_module(args):
+    probe = run_probe(*args)
+
+    assert probe["code"] == 0
+    assert probe["heavy"] == []
+
+
+def test_dry_run_imports_no_heavy_module():
+    probe = run_probe("train", "--task", "glue:cola", "--model", "shre-tiny", "--dry-run")
+
+    assert probe["code"] == 0
+    assert probe["heavy"] == []
