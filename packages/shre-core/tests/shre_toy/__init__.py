@@ -7,6 +7,8 @@ module it imports no torch; the components live in ``shre_toy.components``.
 from __future__ import annotations
 
 import sys
+from pathlib import Path
+from typing import Any
 
 from shre import EncoderSpec, LossSpec, TaskSpec, hookimpl
 
@@ -70,3 +72,21 @@ def register() -> None:
         module, PluginInfo(PLUGIN_NAME, None, None, __name__, SHRE_API_VERSION, 0.0)
     )
     reset_plugin_manager(manager)
+
+
+def toy_config(output_dir: Path | None, *overrides: str, **sections: Any) -> dict[str, Any]:
+    """Resolve a config for ``toy:parity`` with ``toy:bert-tiny`` and small defaults.
+
+    Call ``register()`` first. ``overrides`` are ``--set`` strings; ``sections``
+    are merged last, e.g. ``encoder_options={"dropout": 0.0}``.
+    """
+    from shre.config import resolve_config
+    from shre.registry import get_registry
+
+    spec = get_registry().resolve("task", "toy:parity").spec
+    defaults = ["train.log_every=2", "scheduler.warmup_steps=2", "data.max_train_samples=48"]
+    config = resolve_config(spec.preset, overrides=[*defaults, *overrides], options=sections)
+    config["task"] = "toy:parity"
+    config["model"] = "toy:bert-tiny"
+    config["output_dir"] = str(output_dir) if output_dir is not None else None
+    return config

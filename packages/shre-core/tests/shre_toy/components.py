@@ -37,8 +37,12 @@ class TinyBertEncoder(HFEncoder):
         return self.num_layers + 1
 
 
-def build_encoder(hidden_size: int = 32, num_hidden_layers: int = 2) -> TinyBertEncoder:
+def build_encoder(
+    hidden_size: int = 32, num_hidden_layers: int = 2, dropout: float = 0.1
+) -> TinyBertEncoder:
     config = BertConfig(
+        hidden_dropout_prob=dropout,
+        attention_probs_dropout_prob=dropout,
         vocab_size=VOCAB_SIZE,
         hidden_size=hidden_size,
         num_hidden_layers=num_hidden_layers,

@@ -224,7 +224,7 @@ class Trainer:
                                         num_workers=self.num_workers))
             while remaining > 0 and self.step < self.total_steps:
                 count = min(self.accumulation, remaining)
-                stop_requested = self._optimizer_step(batches, count)
+                self._optimizer_step(batches, count)
                 remaining -= count
                 self.batches_done += count
                 self.step += 1
@@ -234,11 +234,11 @@ class Trainer:
                     self.epoch += 1
                     self.batches_done = 0
                 self._after_step(progress, epoch_ended)
-                if stop_requested:
+                if self._stop_requested():
                     self._interrupt()
 
-    def _optimizer_step(self, batches: Iterator[Any], count: int) -> bool:
-        """Run ``count`` micro-batches and one optimiser step; return whether a stop was requested.
+    def _optimizer_step(self, batches: Iterator[Any], count: int) -> None:
+        """Run ``count`` micro-batches and one optimiser step.
 
         Raises:
             NonFiniteLossError: a micro-batch loss on any process was NaN or
@@ -258,11 +258,10 @@ class Trainer:
                 accelerator.backward(loss / count)
             self._accumulate(outputs, batch_size_of(batch), count)
 
-        flags = torch.stack([(~finite).float(), torch.tensor(float(self._stop.received is not None),
-                                                             device=accelerator.device)])
+        non_finite = (~finite).float()
         if accelerator.num_processes > 1:
-            flags = accelerator.reduce(flags, reduction="sum")
-        if flags[0] > 0:
+            non_finite = accelerator.reduce(non_finite, reduction="sum")
+        if non_finite > 0:
             self.optimizer.zero_grad(set_to_none=True)
             raise NonFiniteLossError(self.step + 1, self.last_checkpoint)
 
@@ -274,7 +273,14 @@ class Trainer:
         if not accelerator.optimizer_step_was_skipped:
             self.scheduler.step()
         self.optimizer.zero_grad(set_to_none=True)
-        return bool(flags[1] > 0)
+
+    def _stop_requested(self) -> bool:
+        """Tell whether any process received SIGINT/SIGTERM; all processes get the same answer."""
+        received = self._stop.received is not None
+        if self.accelerator.num_processes == 1:
+            return received
+        flag = torch.tensor(float(received), device=self.accelerator.device)
+        return bool(self.accelerator.reduce(flag, reduction="sum") > 0)
 
     def _accumulate(self, outputs: dict[str, Any], size: int, count: int) -> None:
         for key, value in outputs.items():
