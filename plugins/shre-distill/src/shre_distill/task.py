@@ -7,7 +7,8 @@ when ``task_options.zeroshot_dir`` names a labelled npz folder.
 Task options (``--set task_options.KEY=VALUE``): ``teacher`` (``--teacher``),
 ``retrieval_layer`` (``proj``, ``logits`` or ``hidden``; a comma-separated
 list scores several, the first is the main metric), ``format`` and
-``val_images`` (see ``shre_distill.data.layout``), ``max_length`` (caption
+``val_images`` (see ``shre_distill.data.layout``), ``teacher_pretrained``
+(``false`` gives a timm teacher random weights, for download-free tests), ``max_length`` (caption
 tokens, 64), ``zeroshot_dir``, ``zeroshot_split`` (``test``) and
 ``zeroshot_templates`` (``openai``: the 80 CLIP ImageNet prompts, or ``simple``).
 """
@@ -65,7 +66,8 @@ class DistillTask(Task):
         if self._teacher is None:
             from shre_distill.teacher import load_teacher
 
-            self._teacher = load_teacher(self.teacher_name())
+            pretrained = bool(self.option("teacher_pretrained", True))
+            self._teacher = load_teacher(self.teacher_name(), pretrained=pretrained)
         return self._teacher
 
     def prepare(self) -> None:

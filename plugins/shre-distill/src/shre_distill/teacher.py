@@ -11,6 +11,7 @@ checkpoints; the run config stores its name instead.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -26,12 +27,13 @@ DEFAULT_TEACHER = "timm:resnet50.a1_in1k"
 """Supervised ImageNet-1k ResNet-50 (timm's A1 recipe), the SHRe teacher."""
 
 
-def load_teacher(name_or_path: str) -> tuple[nn.Module, dict[str, Any]]:
+def load_teacher(name_or_path: str, *, pretrained: bool = True) -> tuple[nn.Module, dict[str, Any]]:
     """Load a frozen classifier and its timm data config (``input_size``, ``mean``, ``std``).
 
-    ``name_or_path`` is a timm name (``timm:resnet50.a1_in1k`` or without the
-    prefix) or a shre-vision run directory of a trained classifier; shre-vision
-    does the loading.
+    ``name_or_path`` is a timm name (``timm:resnet50.a1_in1k``, or without
+    the prefix when no such path exists) or a shre-vision run directory of a
+    trained classifier; shre-vision does the loading. ``pretrained=False``
+    gives a timm teacher random weights (download-free tests).
 
     Raises:
         ConfigError: the name is empty or shre-vision cannot load it.
@@ -43,7 +45,10 @@ def load_teacher(name_or_path: str) -> tuple[nn.Module, dict[str, Any]]:
         )
     from shre_vision.teacher import load_teacher as load_vision_teacher
 
-    module, data_config = load_vision_teacher(name_or_path)
+    name = str(name_or_path)
+    if not name.startswith("timm:") and not Path(name).expanduser().exists():
+        name = f"timm:{name}"
+    module, data_config = load_vision_teacher(name, pretrained=pretrained)
     return module, dict(data_config)
 
 
