@@ -50,7 +50,8 @@ def generated(tmp_path_factory) -> dict[str, Path]:
 def trained_run(generated) -> Path:
     run_dir = generated["root"] / "run"
     result = shre("train", "--task", "demo-sentiment:sentences", "--model", "shre-tiny",
-                  "--max-steps", "4", "--batch-size", "8", "--output-dir", str(run_dir), site=generated["site"])
+                  "--max-steps", "4", "--batch-size", "8", "--set", "loggers=[tensorboard]",
+                  "--output-dir", str(run_dir), site=generated["site"])
     assert result.returncode == 0, result.stderr
     return run_dir
 
@@ -107,3 +108,13 @@ def test_new_plugin_refuses_existing_folder(generated):
 
     assert result.returncode == 2
     assert "already exists" in result.stderr
+
+
+def test_training_writes_tensorboard_events(trained_run):
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    accumulator = EventAccumulator(str(trained_run / "tensorboard"))
+    accumulator.Reload()
+
+    assert {"train/loss", "validation/accuracy"} <= set(accumulator.Tags()["scalars"])
