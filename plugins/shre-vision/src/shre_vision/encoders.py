@@ -28,6 +28,7 @@ logger = logging.getLogger(__name__)
 
 # Prefix of the wrapped timm model in the encoder's parameter names.
 _MODEL_PREFIX = "model."
+_BLOCK_PATTERN = re.compile(r"blocks\.(\d+)\.")
 
 SHRE_IMAGE_CHECKPOINT = "vit_base_patch16_224"
 SHRE_IMAGE_BLOCKS = 6
@@ -91,27 +92,39 @@ class TimmEncoder(nn.Module):
 
 
 def _layer_ids(model: nn.Module) -> tuple[dict[str, int], int]:
-    """Map parameter names to lr-decay layers with timm's own grouping of ``model``."""
+    """Map parameter names to lr-decay layers; return them and ``num_layers``.
+
+    Transformers with a ``blocks`` sequence get 0 for the stem, ``i`` for
+    ``blocks.<i-1>`` and ``num_layers + 1`` for the rest. timm's own grouping
+    merges the final norm into the last block, which would decay it. Other
+    models (CNNs) use timm's coarse grouping: stem 0, stage i.
+    """
     matcher = getattr(model, "group_matcher", None)
+    blocks = getattr(model, "blocks", None)
+    names = [name for name, _ in model.named_parameters()]
+    if isinstance(blocks, nn.Sequential):
+        num_layers = len(blocks)
+        stem = matcher(coarse=True).get("stem") if matcher is not None else None
+        layer_ids = {}
+        for name in names:
+            match = _BLOCK_PATTERN.match(name)
+            if match is not None:
+                layer_ids[name] = int(match.group(1)) + 1
+            elif isinstance(stem, str) and re.match(stem, name):
+                layer_ids[name] = 0
+            else:
+                layer_ids[name] = num_layers + 1
+        return layer_ids, num_layers
+
     if matcher is None:
         logger.warning(
             "timm model %s has no group_matcher; layer-wise lr decay treats it as one layer",
             type(model).__name__,
         )
         return {}, 0
-
     groups = group_parameters(model, matcher(coarse=True))
-    blocks = getattr(model, "blocks", None)
-    if isinstance(blocks, nn.Sequential):
-        num_layers = len(blocks)
-    else:
-        num_layers = max((int(group) for group in groups), default=0)
-
-    layer_ids: dict[str, int] = {}
-    for group, names in groups.items():
-        for name in names:
-            layer_ids[name] = min(int(group), num_layers + 1)
-    return layer_ids, num_layers
+    num_layers = max((int(group) for group in groups), default=0)
+    return {name: int(group) for group, members in groups.items() for name in members}, num_layers
 
 
 def build_timm_encoder(

@@ -10,8 +10,8 @@ class NormLinearHead(nn.Module):
     """``LayerNorm(D, eps=1e-6)`` then ``Linear(D, C)``: ``(B, D)`` to ``(B, C)``.
 
     The default head of the image classification tasks. The linear weight is
-    drawn from a truncated normal with std 0.02 and the bias is zero, as in
-    BEiT and data2vec fine-tuning.
+    drawn with ``trunc_normal_(std=0.02)`` (torch's default cut-off at +-2,
+    as timm, BEiT and data2vec initialise their heads) and the bias is zero.
     """
 
     def __init__(self, width: int, num_outputs: int, eps: float = 1e-6) -> None:
