@@ -1,6 +1,7 @@
 """GLUE metrics as torchmetrics, accumulated over a whole split.
 
-The reference code averaged F1, MCC and Spearman over batches, which is
+The GLUE code of TimCares/MasterThesis averaged F1, MCC and Spearman over
+batches, which is
 not the GLUE metric; these metrics keep every prediction of the split and
 compute once (and synchronise across processes under DDP).
 """
@@ -9,11 +10,29 @@ from __future__ import annotations
 
 import warnings
 
+import torch
 from torchmetrics import Metric, MetricCollection
 from torchmetrics.classification import BinaryF1Score, BinaryMatthewsCorrCoef, MulticlassAccuracy
 from torchmetrics.regression import PearsonCorrCoef, SpearmanCorrCoef
 
 from shre_glue.definitions import GlueTaskInfo
+
+
+class MatthewsCorrCoef(BinaryMatthewsCorrCoef):
+    """Binary MCC that is 0 when it is undefined, as scikit-learn and the GLUE server compute it.
+
+    MCC is undefined when the predictions or the targets are all one class
+    (a zero denominator). torchmetrics 1.9 substitutes a small epsilon in
+    that case and reports values such as 0.117 for a model that predicts
+    "acceptable" for every CoLA sentence; GLUE scores that model 0.
+    """
+
+    def compute(self) -> torch.Tensor:
+        (tn, fp), (fn, tp) = self.confmat.double()
+        denominator = (tp + fp) * (tp + fn) * (tn + fp) * (tn + fn)
+        if denominator == 0:
+            return torch.zeros((), dtype=torch.float32, device=self.confmat.device)
+        return ((tp * tn - fp * fn) / denominator.sqrt()).float()
 
 
 def build_metric(name: str, num_labels: int) -> Metric:
@@ -27,7 +46,7 @@ def build_metric(name: str, num_labels: int) -> Metric:
     if name == "f1":
         return BinaryF1Score()
     if name == "mcc":
-        return BinaryMatthewsCorrCoef()
+        return MatthewsCorrCoef()
     if name == "pearson":
         return PearsonCorrCoef()
     if name == "spearman":
