@@ -51,6 +51,11 @@ def create_accelerator(precision: str = "fp32", *, cpu: bool = False) -> Acceler
             f"invalid train.precision {precision!r}; choose one of {', '.join(MIXED_PRECISION)}"
         )
 
+    # accelerate sets up multi-process CPU training (gloo) only when told
+    # cpu=True; without it, torchrun on a machine without an accelerator
+    # would give every process a world of its own.
+    cpu = cpu or not _has_accelerator()
+
     # AcceleratorState is a process-wide singleton that rejects a second
     # precision setting; resetting it (and keeping the process group) lets
     # one process run several fits, as tests and notebooks do.
@@ -65,3 +70,11 @@ def create_accelerator(precision: str = "fp32", *, cpu: bool = False) -> Acceler
         )
     except ValueError as error:
         raise ConfigError(f"train.precision {precision!r} is not available here: {error}") from error
+
+
+def _has_accelerator() -> bool:
+    import torch
+
+    if hasattr(torch, "accelerator"):
+        return bool(torch.accelerator.is_available())
+    return bool(torch.cuda.is_available())
