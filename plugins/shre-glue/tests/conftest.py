@@ -39,6 +39,12 @@ def glue_dir() -> Path:
 
 
 @pytest.fixture
+def config_factory():
+    """Return ``make_config``: the resolved config of a ``glue:<task>`` run with shre-tiny."""
+    return make_config
+
+
+@pytest.fixture
 def task_factory():
     """Return ``make_task``: a ``glue:<task>`` task without its model."""
     return make_task
