@@ -50,3 +50,44 @@ def test_dry_run_imports_no_heavy_module():
 
     assert probe["code"] == 0
     assert probe["heavy"] == []
+
+
+def load_benchmark():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "startup.py"
+    spec = importlib.util.spec_from_file_location("startup_benchmark", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_benchmark_section_replaces_its_own_section(tmp_path, monkeypatch):
+    benchmark = load_benchmark()
+    page = tmp_path / "benchmarks.md"
+    page.write_text(f"# Benchmarks\n\nother section\n\n{benchmark.BEGIN}\nold\n{benchmark.END}\n\ntail\n")
+    monkeypatch.setattr(benchmark, "PAGE", page)
+
+    benchmark.write_section(benchmark.render_section({"shre --help": 0.25}, runs=3))
+    text = page.read_text()
+
+    assert "old" not in text
+    assert "| `shre --help` | 250 |" in text
+    assert text.count(benchmark.BEGIN) == 1
+    assert "other section" in text
+    assert "tail" in text
+
+
+def test_benchmark_section_is_appended_once(tmp_path, monkeypatch):
+    benchmark = load_benchmark()
+    page = tmp_path / "benchmarks.md"
+    page.write_text("# Benchmarks\n\nother section\n")
+    monkeypatch.setattr(benchmark, "PAGE", page)
+
+    benchmark.write_section(benchmark.render_section({"shre --help": 0.25}, runs=3))
+    benchmark.write_section(benchmark.render_section({"shre --help": 0.5}, runs=3))
+    text = page.read_text()
+
+    assert text.count("## CLI start-up time") == 1
+    assert text.startswith("# Benchmarks\n\nother section\n")
