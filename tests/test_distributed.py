@@ -1,6 +1,6 @@
 """Two-process training with torchrun (gloo on CPU): metrics count every example once.
 
-The validation split has 37 examples, an odd size: a padded distributed
+The validation splits have an odd number of examples: a padded distributed
 sampler would count one example twice across the two processes, and a
 per-batch average would weight the short last batch wrongly.
 """
@@ -18,15 +18,18 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 TOY_TESTS = ROOT / "packages" / "shre-core" / "tests"
 FIT_SCRIPT = TOY_TESTS / "fit_script.py"
+GLUE_DATA = ROOT / "plugins" / "shre-glue" / "tests" / "data" / "glue"
 TORCHRUN = Path(sys.executable).parent / "torchrun"
 
 pytestmark = pytest.mark.slow
 
 
-def torchrun(script: Path, *arguments: str) -> subprocess.CompletedProcess:
+def torchrun(*arguments: str, plugins: str | None = None) -> subprocess.CompletedProcess:
     environment = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
+    if plugins is not None:
+        environment["SHRE_LOAD_PLUGINS"] = plugins
     return subprocess.run(
-        [str(TORCHRUN), "--standalone", "--nproc_per_node", "2", str(script), *arguments],
+        [str(TORCHRUN), "--standalone", "--nproc_per_node", "2", str(FIT_SCRIPT), *arguments],
         env=environment, capture_output=True, text=True, timeout=300,
     )
 
@@ -43,8 +46,12 @@ def toy_plugin():
     reset_plugin_manager(None)
 
 
-def test_two_process_metrics_equal_single_process(tmp_path, toy_plugin):
+def test_two_processes_match_single_process(tmp_path, toy_plugin):
     from shre import engine
+    from shre.checkpoint import load_trained_model
+    from shre.engine.data import cap_dataset
+    from shre.engine.evaluation import collect_predictions
+    from shre.engine.setup import create_accelerator
 
     run_dir = tmp_path / "run"
     config = toy_plugin.toy_config(run_dir, "train.max_steps=3", "train.batch_size=4",
@@ -52,41 +59,60 @@ def test_two_process_metrics_equal_single_process(tmp_path, toy_plugin):
     config_file = tmp_path / "config.json"
     config_file.write_text(json.dumps(config))
 
-    result = torchrun(FIT_SCRIPT, str(config_file))
+    result = torchrun(str(config_file), "--predictions", str(tmp_path / "predictions.json"))
     assert result.returncode == 0, result.stderr[-3000:]
     summary = json.loads((run_dir / "summary.json").read_text())
     two_process = summary["final_metrics"]["validation"]
+    gathered = json.loads((tmp_path / "predictions.json").read_text())["predictions"]
 
     single_process = engine.evaluate(run_dir)["validation"]
+    model, task, _ = load_trained_model(run_dir)
+    dataset = cap_dataset(task.dataset("validation", model), None, "validation")
+    expected = collect_predictions(model, task, dataset, None, create_accelerator(), batch_size=5)
 
     assert summary["world_size"] == 2
     assert two_process["accuracy"] == single_process["accuracy"]
     assert two_process["mcc"] == pytest.approx(single_process["mcc"], abs=1e-6)
     assert two_process["loss"] == pytest.approx(single_process["loss"], rel=1e-5)
+    assert len(gathered) == 37
+    assert gathered == expected
 
 
-def test_two_process_predictions_in_dataset_order(tmp_path, toy_plugin):
-    from shre import engine
+def test_two_process_glue_stsb_matches_scipy(tmp_path):
+    """STS-B correlations keep every prediction: the gather over processes must be exact."""
+    from scipy.stats import pearsonr, spearmanr
 
+    from shre.config import resolve_config
+    from shre.plugins import reset_plugin_manager
+    from shre.registry import get_registry
+
+    pytest.importorskip("shre_glue")
+    os.environ["SHRE_LOAD_PLUGINS"] = "glue"
+    reset_plugin_manager(None)
+    try:
+        spec = get_registry().resolve("task", "glue:stsb").spec
+    finally:
+        del os.environ["SHRE_LOAD_PLUGINS"]
+        reset_plugin_manager(None)
     run_dir = tmp_path / "run"
-    config = toy_plugin.toy_config(run_dir, "train.max_steps=2")
+    config = resolve_config(spec.preset, overrides=[
+        "train.max_steps=3", "train.batch_size=8", "data.max_eval_samples=47",
+        "task_options.cache_dir=null", "train.log_every=1", "scheduler.warmup_steps=0",
+        "optimizer.lr=1e-3",
+    ])
+    config.update(task="glue:stsb", model="shre-tiny", output_dir=str(run_dir))
+    config["data"]["dir"] = str(GLUE_DATA)
     config_file = tmp_path / "config.json"
     config_file.write_text(json.dumps(config))
-    assert torchrun(FIT_SCRIPT, str(config_file)).returncode == 0
 
-    script = tmp_path / "predict.py"
-    script.write_text(
-        "import sys\n"
-        f"sys.path.insert(0, {str(TOY_TESTS)!r})\n"
-        "import shre_toy\n"
-        "shre_toy.register()\n"
-        "from shre import engine\n"
-        f"engine.predict({str(run_dir)!r}, output_dir={str(tmp_path / 'two')!r})\n"
-    )
-    result = torchrun(script)
+    result = torchrun(str(config_file), "--installed-plugins", "--predictions",
+                      str(tmp_path / "predictions.json"), plugins="glue")
     assert result.returncode == 0, result.stderr[-3000:]
-    engine.predict(run_dir, output_dir=tmp_path / "one")
+    metrics = json.loads((run_dir / "summary.json").read_text())["final_metrics"]["validation"]
+    gathered = json.loads((tmp_path / "predictions.json").read_text())
 
-    two = (tmp_path / "two" / "test.tsv").read_text()
-    one = (tmp_path / "one" / "test.tsv").read_text()
-    assert two == one
+    assert len(gathered["predictions"]) == 47
+    assert metrics["pearson"] == pytest.approx(
+        pearsonr(gathered["predictions"], gathered["labels"]).statistic, abs=1e-4)
+    assert metrics["spearman"] == pytest.approx(
+        spearmanr(gathered["predictions"], gathered["labels"]).statistic, abs=1e-4)

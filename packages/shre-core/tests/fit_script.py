@@ -4,6 +4,10 @@ Used by the resume, SIGKILL and torchrun tests: each run gets its own
 process, as a user's run does.
 
 Usage: python fit_script.py CONFIG_JSON [--resume RUN_DIR] [--kill-at-step N]
+                             [--installed-plugins] [--predictions OUT_JSON]
+
+``--predictions`` then predicts the first eval split with the trained model
+on all processes and writes the gathered predictions and labels as JSON.
 """
 
 from __future__ import annotations
@@ -39,12 +43,15 @@ def main() -> None:
     parser.add_argument("config")
     parser.add_argument("--resume")
     parser.add_argument("--kill-at-step", type=int)
+    parser.add_argument("--installed-plugins", action="store_true")
+    parser.add_argument("--predictions")
     arguments = parser.parse_args()
 
     import torch
 
     torch.set_num_threads(1)
-    shre_toy.register()
+    if not arguments.installed_plugins:
+        shre_toy.register()
     if arguments.kill_at_step is not None:
         from shre.plugins import get_plugin_manager
 
@@ -53,7 +60,28 @@ def main() -> None:
     from shre import engine
 
     config = json.loads(Path(arguments.config).read_text())
-    engine.fit(config, resume=arguments.resume)
+    summary = engine.fit(config, resume=arguments.resume)
+    if arguments.predictions:
+        write_predictions(Path(summary["run_dir"]), Path(arguments.predictions))
+
+
+def write_predictions(run_dir: Path, output: Path) -> None:
+    import torch
+
+    from shre.checkpoint import load_trained_model
+    from shre.engine.data import cap_dataset
+    from shre.engine.evaluation import collect_predictions
+    from shre.engine.setup import create_accelerator
+
+    model, task, config = load_trained_model(run_dir, prepare=True)
+    accelerator = create_accelerator()
+    split = task.eval_splits[0]
+    dataset = cap_dataset(task.dataset(split, model), config["data"]["max_eval_samples"], split)
+    predictions = collect_predictions(model, task, dataset, task.collate_fn(split, model),
+                                      accelerator, batch_size=4)
+    if accelerator.is_main_process:
+        labels = [float(torch.as_tensor(dataset[index]["labels"])) for index in range(len(dataset))]
+        output.write_text(json.dumps({"predictions": predictions, "labels": labels}))
 
 
 if __name__ == "__main__":
