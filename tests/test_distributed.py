@@ -30,7 +30,10 @@ def torchrun(*arguments: str, plugins: str | None = None) -> subprocess.Complete
         environment["SHRE_LOAD_PLUGINS"] = plugins
     return subprocess.run(
         [str(TORCHRUN), "--standalone", "--nproc_per_node", "2", str(FIT_SCRIPT), *arguments],
-        env=environment, capture_output=True, text=True, timeout=300,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
 
 
@@ -38,7 +41,6 @@ def torchrun(*arguments: str, plugins: str | None = None) -> subprocess.Complete
 def toy_plugin():
     sys.path.insert(0, str(TOY_TESTS))
     import shre_toy
-
     from shre.plugins import reset_plugin_manager
 
     shre_toy.register()
@@ -54,8 +56,9 @@ def test_two_processes_match_single_process(tmp_path, toy_plugin):
     from shre.engine.setup import create_accelerator
 
     run_dir = tmp_path / "run"
-    config = toy_plugin.toy_config(run_dir, "train.max_steps=3", "train.batch_size=4",
-                                   "train.eval_batch_size=4")
+    config = toy_plugin.toy_config(
+        run_dir, "train.max_steps=3", "train.batch_size=4", "train.eval_batch_size=4"
+    )
     config_file = tmp_path / "config.json"
     config_file.write_text(json.dumps(config))
 
@@ -81,7 +84,6 @@ def test_two_processes_match_single_process(tmp_path, toy_plugin):
 def test_two_process_glue_stsb_matches_scipy(tmp_path):
     """STS-B correlations keep every prediction: the gather over processes must be exact."""
     from scipy.stats import pearsonr, spearmanr
-
     from shre.config import resolve_config
     from shre.plugins import reset_plugin_manager
     from shre.registry import get_registry
@@ -95,24 +97,38 @@ def test_two_process_glue_stsb_matches_scipy(tmp_path):
         del os.environ["SHRE_LOAD_PLUGINS"]
         reset_plugin_manager(None)
     run_dir = tmp_path / "run"
-    config = resolve_config(spec.preset, overrides=[
-        "train.max_steps=3", "train.batch_size=8", "data.max_eval_samples=47",
-        "task_options.cache_dir=null", "train.log_every=1", "scheduler.warmup_steps=0",
-        "optimizer.lr=1e-3",
-    ])
+    config = resolve_config(
+        spec.preset,
+        overrides=[
+            "train.max_steps=3",
+            "train.batch_size=8",
+            "data.max_eval_samples=47",
+            "task_options.cache_dir=null",
+            "train.log_every=1",
+            "scheduler.warmup_steps=0",
+            "optimizer.lr=1e-3",
+        ],
+    )
     config.update(task="glue:stsb", model="shre-tiny", output_dir=str(run_dir))
     config["data"]["dir"] = str(GLUE_DATA)
     config_file = tmp_path / "config.json"
     config_file.write_text(json.dumps(config))
 
-    result = torchrun(str(config_file), "--installed-plugins", "--predictions",
-                      str(tmp_path / "predictions.json"), plugins="glue")
+    result = torchrun(
+        str(config_file),
+        "--installed-plugins",
+        "--predictions",
+        str(tmp_path / "predictions.json"),
+        plugins="glue",
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     metrics = json.loads((run_dir / "summary.json").read_text())["final_metrics"]["validation"]
     gathered = json.loads((tmp_path / "predictions.json").read_text())
 
     assert len(gathered["predictions"]) == 47
     assert metrics["pearson"] == pytest.approx(
-        pearsonr(gathered["predictions"], gathered["labels"]).statistic, abs=1e-4)
+        pearsonr(gathered["predictions"], gathered["labels"]).statistic, abs=1e-4
+    )
     assert metrics["spearman"] == pytest.approx(
-        spearmanr(gathered["predictions"], gathered["labels"]).statistic, abs=1e-4)
+        spearmanr(gathered["predictions"], gathered["labels"]).statistic, abs=1e-4
+    )

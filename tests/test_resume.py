@@ -26,14 +26,18 @@ def toy_config_file(directory: Path, run_dir: Path) -> Path:
     """Write the config of a 2-epoch toy run (6 optimiser steps per epoch) as JSON."""
     sys.path.insert(0, str(TOY_TESTS))
     import shre_toy
-
     from shre.plugins import reset_plugin_manager
 
     shre_toy.register()
     try:
         config = shre_toy.toy_config(
-            run_dir, "train.epochs=2", "train.batch_size=4", "train.grad_accum_steps=2",
-            "train.eval_every=2", "train.log_every=1", "train.keep_last=10",
+            run_dir,
+            "train.epochs=2",
+            "train.batch_size=4",
+            "train.grad_accum_steps=2",
+            "train.eval_every=2",
+            "train.log_every=1",
+            "train.keep_last=10",
         )
     finally:
         reset_plugin_manager(None)
@@ -46,7 +50,10 @@ def run_fit(config: Path, *arguments: str) -> subprocess.CompletedProcess:
     environment = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
     return subprocess.run(
         [sys.executable, str(FIT_SCRIPT), str(config), *arguments],
-        env=environment, capture_output=True, text=True, timeout=300,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
 
 
@@ -95,4 +102,3 @@ def test_resume_after_sigkill_is_bit_identical(tmp_path, uninterrupted, kill_ste
     assert train_losses(run_dir) == train_losses(uninterrupted)
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["resumed_from"] == str(run_dir / "checkpoints" / f"step-{resume_step}")
-

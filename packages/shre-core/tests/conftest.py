@@ -13,9 +13,8 @@ if str(TESTS_DIR) not in sys.path:
     sys.path.insert(0, str(TESTS_DIR))
 
 import shre_toy  # noqa: E402
-from shre_toy import toy_config  # noqa: E402
-
 from shre.plugins import reset_plugin_manager  # noqa: E402
+from shre_toy import toy_config  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

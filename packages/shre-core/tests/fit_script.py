@@ -22,7 +22,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import shre_toy  # noqa: E402
-
 from shre import hookimpl  # noqa: E402
 
 
@@ -67,7 +66,6 @@ def main() -> None:
 
 def write_predictions(run_dir: Path, output: Path) -> None:
     import torch
-
     from shre.checkpoint import load_trained_model
     from shre.engine.data import cap_dataset
     from shre.engine.evaluation import collect_predictions
@@ -77,8 +75,9 @@ def write_predictions(run_dir: Path, output: Path) -> None:
     accelerator = create_accelerator()
     split = task.eval_splits[0]
     dataset = cap_dataset(task.dataset(split, model), config["data"]["max_eval_samples"], split)
-    predictions = collect_predictions(model, task, dataset, task.collate_fn(split, model),
-                                      accelerator, batch_size=4)
+    predictions = collect_predictions(
+        model, task, dataset, task.collate_fn(split, model), accelerator, batch_size=4
+    )
     if accelerator.is_main_process:
         labels = [float(torch.as_tensor(dataset[index]["labels"])) for index in range(len(dataset))]
         output.write_text(json.dumps({"predictions": predictions, "labels": labels}))

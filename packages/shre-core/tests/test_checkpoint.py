@@ -9,25 +9,30 @@ from pathlib import Path
 import pytest
 import torch
 from safetensors.torch import save_file
-from shre_toy.components import build_encoder
-
 from shre import checkpoint as ckpt
-from shre.compose import TaskModel
 from shre.components import ClsPooler, CrossEntropyLoss, LinearHead
+from shre.compose import TaskModel
 from shre.config import dump_config
 from shre.errors import CheckpointError
+from shre_toy.components import build_encoder
 
 
 def toy_model(hidden_size: int = 32, seed: int = 0) -> TaskModel:
     torch.manual_seed(seed)
     encoder = build_encoder(hidden_size=hidden_size)
-    return TaskModel(encoder, ClsPooler(hidden_size), LinearHead(hidden_size, 2), CrossEntropyLoss())
+    return TaskModel(
+        encoder, ClsPooler(hidden_size), LinearHead(hidden_size, 2), CrossEntropyLoss()
+    )
 
 
-def save(run_dir: Path, step: int, model: TaskModel, config: dict, best_step: int | None = None) -> Path:
+def save(
+    run_dir: Path, step: int, model: TaskModel, config: dict, best_step: int | None = None
+) -> Path:
     state = {"step": step, "rng": torch.get_rng_state(), "python": (3, (1, 2), None)}
     meta = {"step": step, "best_step": best_step, "num_labels": 2}
-    return ckpt.save_checkpoint(run_dir / "checkpoints", step, model, state, meta, dump_config(config))
+    return ckpt.save_checkpoint(
+        run_dir / "checkpoints", step, model, state, meta, dump_config(config)
+    )
 
 
 def weights_equal(first: TaskModel, second: TaskModel) -> bool:
@@ -40,7 +45,11 @@ def test_save_checkpoint_writes_all_files(tmp_path, make_config):
 
     assert path == tmp_path / "checkpoints" / "step-3"
     assert sorted(p.name for p in path.iterdir()) == [
-        "config.yaml", "meta.json", "model.safetensors", "trainer_state.pt"]
+        "config.yaml",
+        "meta.json",
+        "model.safetensors",
+        "trainer_state.pt",
+    ]
 
 
 def test_trainer_state_loads_with_weights_only(tmp_path, make_config):
@@ -222,8 +231,10 @@ def test_load_init_weights_copies_encoder_only(tmp_path, make_config):
 
     assert keys
     assert all(key.startswith("encoders.text.") for key in keys)
-    assert torch.equal(target.encoders["text"].model.embeddings.word_embeddings.weight,
-                       source.encoders["text"].model.embeddings.word_embeddings.weight)
+    assert torch.equal(
+        target.encoders["text"].model.embeddings.word_embeddings.weight,
+        source.encoders["text"].model.embeddings.word_embeddings.weight,
+    )
     assert torch.equal(target.head.proj.weight, head_before)
 
 
@@ -235,8 +246,10 @@ def test_load_init_weights_from_safetensors_file(tmp_path):
 
     ckpt.load_init_weights(target, file)
 
-    assert torch.equal(target.encoders["text"].model.encoder.layer[1].output.dense.weight,
-                       source.encoders["text"].model.encoder.layer[1].output.dense.weight)
+    assert torch.equal(
+        target.encoders["text"].model.encoder.layer[1].output.dense.weight,
+        source.encoders["text"].model.encoder.layer[1].output.dense.weight,
+    )
 
 
 def test_load_init_weights_other_architecture_names_keys(tmp_path):
@@ -250,7 +263,9 @@ def test_load_init_weights_other_architecture_names_keys(tmp_path):
 def test_load_init_weights_other_width_names_shapes(tmp_path, make_config):
     path = save(tmp_path, 1, toy_model(hidden_size=16), make_config(tmp_path))
 
-    with pytest.raises(CheckpointError, match=r"shape mismatches: .*\(100, 16\) vs model \(100, 32\)"):
+    with pytest.raises(
+        CheckpointError, match=r"shape mismatches: .*\(100, 16\) vs model \(100, 32\)"
+    ):
         ckpt.load_init_weights(toy_model(), path)
 
 

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from torch.utils.data import Subset
-
 from shre.engine.data import ShardedBatchSampler, cap_dataset
 from shre.errors import DataError
+from torch.utils.data import Subset
 
 
 def test_train_sampler_same_seed_same_order():
@@ -35,8 +34,10 @@ def test_train_shards_padded_to_equal_length():
 
 
 def test_eval_shards_disjoint_and_complete():
-    shards = [ShardedBatchSampler(37, 4, shuffle=False, pad=False, rank=rank, world_size=2).indices()
-              for rank in (0, 1)]
+    shards = [
+        ShardedBatchSampler(37, 4, shuffle=False, pad=False, rank=rank, world_size=2).indices()
+        for rank in (0, 1)
+    ]
 
     assert not set(shards[0]) & set(shards[1])
     assert sorted(shards[0] + shards[1]) == list(range(37))

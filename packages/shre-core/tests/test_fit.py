@@ -8,7 +8,6 @@ import signal
 
 import pytest
 import torch
-
 from shre import engine, hookimpl
 from shre.checkpoint import list_checkpoints, load_trained_model, read_meta
 from shre.engine import NonFiniteLossError, TrainingInterrupted
@@ -119,7 +118,9 @@ def test_evaluate_matches_run_metrics(trained_run):
     results = engine.evaluate(run_dir)
 
     assert results["validation"]["accuracy"] == summary["best_metrics"]["validation"]["accuracy"]
-    assert results["validation"]["loss"] == pytest.approx(read_meta(best)["metrics"]["validation"]["loss"])
+    assert results["validation"]["loss"] == pytest.approx(
+        read_meta(best)["metrics"]["validation"]["loss"]
+    )
 
 
 def test_predict_writes_one_line_per_example(trained_run, tmp_path):
@@ -150,7 +151,9 @@ def test_fit_overwrite_keeps_user_files(tmp_path, make_config):
 
 
 def test_fit_eval_every_and_max_steps(tmp_path, make_config):
-    engine.fit(make_config(tmp_path, "train.max_steps=5", "train.eval_every=2", "train.keep_last=5"))
+    engine.fit(
+        make_config(tmp_path, "train.max_steps=5", "train.eval_every=2", "train.keep_last=5")
+    )
     eval_steps = [r["step"] for r in read_records(tmp_path) if r["split"] == "validation"]
 
     assert eval_steps == [2, 4, 5]
@@ -160,8 +163,15 @@ def test_fit_gradient_accumulation_averages_micro_batches(tmp_path, make_config)
     common = ("train.max_steps=1", "train.log_every=1", "data.max_eval_samples=4")
     dropout_off = {"encoder_options": {"dropout": 0.0}}
     engine.fit(make_config(tmp_path / "one", *common, "train.batch_size=8", **dropout_off))
-    engine.fit(make_config(tmp_path / "two", *common, "train.batch_size=4",
-                           "train.grad_accum_steps=2", **dropout_off))
+    engine.fit(
+        make_config(
+            tmp_path / "two",
+            *common,
+            "train.batch_size=4",
+            "train.grad_accum_steps=2",
+            **dropout_off,
+        )
+    )
     one = read_records(tmp_path / "one")[0]
     two = read_records(tmp_path / "two")[0]
 
@@ -171,8 +181,9 @@ def test_fit_gradient_accumulation_averages_micro_batches(tmp_path, make_config)
 def test_fit_init_copies_encoder(tmp_path, make_config):
     engine.fit(make_config(tmp_path / "source", "train.max_steps=2"))
     source, _, _ = load_trained_model(tmp_path / "source")
-    config = make_config(tmp_path / "target", "train.max_steps=1", "optimizer.lr=1e-12",
-                         "scheduler.warmup_steps=0")
+    config = make_config(
+        tmp_path / "target", "train.max_steps=1", "optimizer.lr=1e-12", "scheduler.warmup_steps=0"
+    )
     config["init"] = str(tmp_path / "source")
 
     engine.fit(config)
@@ -184,8 +195,9 @@ def test_fit_init_copies_encoder(tmp_path, make_config):
 
 def test_fit_init_other_architecture_raises(tmp_path, make_config):
     engine.fit(make_config(tmp_path / "source", "train.max_steps=1"))
-    config = make_config(tmp_path / "target", "train.max_steps=1",
-                         encoder_options={"hidden_size": 16})
+    config = make_config(
+        tmp_path / "target", "train.max_steps=1", encoder_options={"hidden_size": 16}
+    )
     config["init"] = str(tmp_path / "source")
 
     with pytest.raises(CheckpointError, match="shape mismatches"):
@@ -225,8 +237,13 @@ def test_signal_handlers_restored_after_fit(tmp_path, make_config):
 
 def test_non_finite_loss_stops_and_names_step(tmp_path, make_config):
     # The loss turns NaN on its 5th training call: step 5 with one micro-batch per step.
-    config = make_config(tmp_path, "train.eval_every=2", "train.keep_last=5",
-                         "components.loss=toy:nan-after", loss_options={"calls": 5})
+    config = make_config(
+        tmp_path,
+        "train.eval_every=2",
+        "train.keep_last=5",
+        "components.loss=toy:nan-after",
+        loss_options={"calls": 5},
+    )
 
     with pytest.raises(NonFiniteLossError, match="step 5") as raised:
         engine.fit(config)

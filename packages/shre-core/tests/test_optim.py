@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import pytest
 import torch
-from shre_toy.components import build_encoder
-from torch import nn
-
-from shre.compose import TaskModel
 from shre.components import ClsPooler, CrossEntropyLoss, LinearHead
+from shre.compose import TaskModel
 from shre.engine.optim import build_optimizer, build_scheduler, parameter_groups, warmup_steps
 from shre.errors import ConfigError
+from shre_toy.components import build_encoder
+from torch import nn
 
 
 def toy_model(freeze_encoder: bool = False) -> TaskModel:
     encoder = build_encoder()
-    return TaskModel(encoder, ClsPooler(32), LinearHead(32, 2), CrossEntropyLoss(),
-                     freeze_encoder=freeze_encoder)
+    return TaskModel(
+        encoder, ClsPooler(32), LinearHead(32, 2), CrossEntropyLoss(), freeze_encoder=freeze_encoder
+    )
 
 
 def group_of(groups: list[dict], name: str) -> dict:
@@ -37,8 +37,12 @@ def test_parameter_groups_no_decay_on_bias_norm_embeddings():
 def test_parameter_groups_decay_on_weight_matrices():
     groups = parameter_groups(toy_model(), lr=1e-3, weight_decay=0.1)
 
-    assert group_of(groups, "encoders.text.model.encoder.layer.1.intermediate.dense.weight")[
-        "weight_decay"] == 0.1
+    assert (
+        group_of(groups, "encoders.text.model.encoder.layer.1.intermediate.dense.weight")[
+            "weight_decay"
+        ]
+        == 0.1
+    )
     assert group_of(groups, "head.proj.weight")["weight_decay"] == 0.1
 
 
@@ -77,8 +81,17 @@ def test_layer_decay_without_layer_ids_raises():
 
 
 def test_build_optimizer_sets_betas_and_eps():
-    optimizer = build_optimizer(toy_model(), {"name": "adamw", "lr": 2e-5, "betas": [0.9, 0.98],
-                                              "eps": 1e-6, "weight_decay": 0.1, "layer_decay": None})
+    optimizer = build_optimizer(
+        toy_model(),
+        {
+            "name": "adamw",
+            "lr": 2e-5,
+            "betas": [0.9, 0.98],
+            "eps": 1e-6,
+            "weight_decay": 0.1,
+            "layer_decay": None,
+        },
+    )
 
     assert optimizer.defaults["betas"] == (0.9, 0.98)
     assert optimizer.defaults["eps"] == 1e-6

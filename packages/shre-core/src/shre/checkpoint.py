@@ -226,7 +226,9 @@ def load_trainer_state(checkpoint: Path) -> dict[str, Any]:
     """Read ``trainer_state.pt`` with ``weights_only=True``, so it cannot run code."""
     path = checkpoint / TRAINER_STATE_NAME
     if not path.is_file():
-        raise CheckpointError(f"checkpoint {checkpoint} has no {TRAINER_STATE_NAME}; it cannot resume")
+        raise CheckpointError(
+            f"checkpoint {checkpoint} has no {TRAINER_STATE_NAME}; it cannot resume"
+        )
     return _torch_load(path, weights_only=True)
 
 
@@ -304,7 +306,9 @@ def load_trained_model(
     if not config_path.is_file():
         config_path = checkpoint.parent.parent / CONFIG_NAME
     if not config_path.is_file():
-        raise CheckpointError(f"checkpoint {checkpoint} has no {CONFIG_NAME}; cannot rebuild its model")
+        raise CheckpointError(
+            f"checkpoint {checkpoint} has no {CONFIG_NAME}; cannot rebuild its model"
+        )
     config = deep_merge(load_config_file(config_path), config_overrides or {})
 
     from shre.registry import get_registry
@@ -321,7 +325,9 @@ def load_trained_model(
     return model, task, config
 
 
-def load_init_weights(model: nn.Module, path: str | Path, *, allow_pickle: bool = False) -> list[str]:
+def load_init_weights(
+    model: nn.Module, path: str | Path, *, allow_pickle: bool = False
+) -> list[str]:
     """Copy the ``encoders.<modality>.*`` weights of a checkpoint into ``model``.
 
     Every modality that both the model and the checkpoint have is copied
@@ -343,8 +349,12 @@ def load_init_weights(model: nn.Module, path: str | Path, *, allow_pickle: bool 
     """
     state = read_weights(path, allow_pickle=allow_pickle)
     expected = model.state_dict()
-    model_modalities = sorted({key.split(".")[1] for key in expected if key.startswith("encoders.")})
-    checkpoint_modalities = sorted({key.split(".")[1] for key in state if key.startswith("encoders.")})
+    model_modalities = sorted(
+        {key.split(".")[1] for key in expected if key.startswith("encoders.")}
+    )
+    checkpoint_modalities = sorted(
+        {key.split(".")[1] for key in state if key.startswith("encoders.")}
+    )
     shared = [modality for modality in model_modalities if modality in checkpoint_modalities]
     if not shared:
         raise CheckpointError(
@@ -369,8 +379,12 @@ def load_init_weights(model: nn.Module, path: str | Path, *, allow_pickle: bool 
     model.load_state_dict(selected, strict=False)
     for modality in model_modalities:
         if modality not in shared:
-            logger.warning("--init %s has no %s encoder; it keeps its initial weights", path, modality)
-    logger.info("initialised encoders %s from %s (%d tensors)", ", ".join(shared), path, len(selected))
+            logger.warning(
+                "--init %s has no %s encoder; it keeps its initial weights", path, modality
+            )
+    logger.info(
+        "initialised encoders %s from %s (%d tensors)", ", ".join(shared), path, len(selected)
+    )
     return sorted(selected)
 
 
@@ -397,8 +411,11 @@ def _shape_mismatches(expected: Mapping[str, Any], found: Mapping[str, Any]) -> 
 
 def _describe_differences(missing: list[str], unexpected: list[str], mismatched: list[str]) -> str:
     parts = []
-    for label, keys in (("missing keys", missing), ("unexpected keys", unexpected),
-                        ("shape mismatches", mismatched)):
+    for label, keys in (
+        ("missing keys", missing),
+        ("unexpected keys", unexpected),
+        ("shape mismatches", mismatched),
+    ):
         if keys:
             shown = ", ".join(keys[:5]) + (f" and {len(keys) - 5} more" if len(keys) > 5 else "")
             parts.append(f"{label}: {shown}")

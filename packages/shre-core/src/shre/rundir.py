@@ -60,7 +60,10 @@ def prepare_run_dir(run_dir: Path, *, overwrite: bool, resume: bool) -> None:
             )
         _delete_run_files(run_dir)
 
-    run_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ConfigError(f"cannot create output_dir {str(run_dir)!r}: {error}") from error
 
 
 def _delete_run_files(run_dir: Path) -> None:
@@ -100,7 +103,9 @@ class MetricsLog:
     def truncate_after(self, step: int) -> None:
         """Drop the events after ``step``: on resume they are recorded again."""
         kept = [record for record in self.read() if record.get("step", 0) <= step]
-        self.path.write_text("".join(json.dumps(record) + "\n" for record in kept), encoding="utf-8")
+        self.path.write_text(
+            "".join(json.dumps(record) + "\n" for record in kept), encoding="utf-8"
+        )
 
 
 def write_summary(run_dir: Path, summary: Mapping[str, Any]) -> Path:
@@ -109,8 +114,9 @@ def write_summary(run_dir: Path, summary: Mapping[str, Any]) -> Path:
     return path
 
 
-def plot_curves(run_dir: Path, records: Iterable[Mapping[str, Any]], main_metric: str,
-                main_split: str | None) -> Path:
+def plot_curves(
+    run_dir: Path, records: Iterable[Mapping[str, Any]], main_metric: str, main_split: str | None
+) -> Path:
     """Draw the training loss and ``main_split``'s ``main_metric`` against step into curves.png."""
     import matplotlib
 
@@ -119,16 +125,21 @@ def plot_curves(run_dir: Path, records: Iterable[Mapping[str, Any]], main_metric
 
     records = list(records)
     train = [(r["step"], r["loss"]) for r in records if r.get("split") == "train" and "loss" in r]
-    dev = [(r["step"], r[main_metric]) for r in records
-           if main_split is not None and r.get("split") == main_split and main_metric in r]
+    dev = [
+        (r["step"], r[main_metric])
+        for r in records
+        if main_split is not None and r.get("split") == main_split and main_metric in r
+    ]
 
     figure, (loss_axis, metric_axis) = plt.subplots(1, 2, figsize=(10, 4))
     if train:
-        loss_axis.plot(*zip(*train), label="train loss")
+        loss_axis.plot(*zip(*train, strict=True), label="train loss")
     loss_axis.set(xlabel="optimiser step", ylabel="loss", title="training loss")
     if dev:
-        metric_axis.plot(*zip(*dev), marker="o")
-    metric_axis.set(xlabel="optimiser step", ylabel=main_metric, title=f"{main_split} {main_metric}")
+        metric_axis.plot(*zip(*dev, strict=True), marker="o")
+    metric_axis.set(
+        xlabel="optimiser step", ylabel=main_metric, title=f"{main_split} {main_metric}"
+    )
     figure.tight_layout()
 
     path = run_dir / CURVES_FILE

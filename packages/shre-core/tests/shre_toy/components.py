@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
+from shre.hf import HFEncoder
+from shre.task import Task
 from torch import nn
 from torch.nn import functional as F
 from torchmetrics import MetricCollection
 from torchmetrics.classification import MulticlassAccuracy, MulticlassMatthewsCorrCoef
 from transformers import BertConfig, BertModel
-
-from shre.hf import HFEncoder
-from shre.task import Task
 
 VOCAB_SIZE = 100
 SEQUENCE_LENGTH = 12
@@ -94,10 +93,12 @@ class ParityTask(Task):
         return make_examples(split, size)
 
     def build_metrics(self, split: str) -> MetricCollection:
-        return MetricCollection({
-            "accuracy": MulticlassAccuracy(num_classes=2, average="micro"),
-            "mcc": MulticlassMatthewsCorrCoef(num_classes=2),
-        })
+        return MetricCollection(
+            {
+                "accuracy": MulticlassAccuracy(num_classes=2, average="micro"),
+                "mcc": MulticlassMatthewsCorrCoef(num_classes=2),
+            }
+        )
 
     def write_predictions(self, split: str, predictions: Sequence[Any], output_dir: Any) -> Path:
         path = Path(output_dir) / f"{split}.tsv"

@@ -27,31 +27,42 @@ from typing import Any
 from shre.engine.errors import NonFiniteLossError, TrainingInterrupted
 
 
-def fit(config: dict[str, Any], *, resume: str | Path | None = None,
-        overwrite: bool = False) -> dict[str, Any]:
+def fit(
+    config: dict[str, Any], *, resume: str | Path | None = None, overwrite: bool = False
+) -> dict[str, Any]:
     """Train a resolved config; return the run summary. See the module docstring."""
     from shre.engine.loop import fit as _fit
 
     return _fit(config, resume=resume, overwrite=overwrite)
 
 
-def evaluate(checkpoint: str | Path, *, split: str | None = None,
-             data_dir: str | Path | None = None,
-             batch_size: int | None = None) -> dict[str, dict[str, float]]:
+def evaluate(
+    checkpoint: str | Path,
+    *,
+    split: str | None = None,
+    data_dir: str | Path | None = None,
+    batch_size: int | None = None,
+) -> dict[str, dict[str, float]]:
     """Evaluate a run or checkpoint; return metrics per split."""
     from shre.engine.evaluation import evaluate as _evaluate
 
     return _evaluate(checkpoint, split=split, data_dir=data_dir, batch_size=batch_size)
 
 
-def predict(checkpoint: str | Path, *, split: str | None = None,
-            data_dir: str | Path | None = None, output_dir: str | Path | None = None,
-            batch_size: int | None = None) -> list[Path]:
+def predict(
+    checkpoint: str | Path,
+    *,
+    split: str | None = None,
+    data_dir: str | Path | None = None,
+    output_dir: str | Path | None = None,
+    batch_size: int | None = None,
+) -> list[Path]:
     """Write prediction files of a run or checkpoint; return their paths."""
     from shre.engine.evaluation import predict as _predict
 
-    return _predict(checkpoint, split=split, data_dir=data_dir, output_dir=output_dir,
-                    batch_size=batch_size)
+    return _predict(
+        checkpoint, split=split, data_dir=data_dir, output_dir=output_dir, batch_size=batch_size
+    )
 
 
 __all__ = ["NonFiniteLossError", "TrainingInterrupted", "evaluate", "fit", "predict"]

@@ -85,7 +85,11 @@ class ShardedBatchSampler(Sampler[list[int]]):
 
 
 def cap_dataset(dataset: Any, max_samples: int | None, split: str) -> Any:
-    """Keep the first ``max_samples`` examples (``data.max_*_samples``); check the split is not empty."""
+    """Keep the first ``max_samples`` examples (``data.max_*_samples``).
+
+    Raises:
+        DataError: the split is empty or has no length.
+    """
     try:
         size = len(dataset)
     except TypeError as error:

@@ -63,13 +63,20 @@ def run_batches(
     different number of batches; nothing here communicates between them.
     """
     sampler = ShardedBatchSampler(
-        len(dataset), batch_size, shuffle=False, pad=False,
-        rank=accelerator.process_index, world_size=accelerator.num_processes,
+        len(dataset),
+        batch_size,
+        shuffle=False,
+        pad=False,
+        rank=accelerator.process_index,
+        world_size=accelerator.num_processes,
     )
     loader = build_loader(dataset, sampler, collate_fn, num_workers=num_workers)
     model.eval()
     progress = tqdm(
-        zip(sampler, loader), total=len(sampler), desc=description, leave=False,
+        zip(sampler, loader, strict=True),
+        total=len(sampler),
+        desc=description,
+        leave=False,
         disable=not accelerator.is_local_main_process,
     )
     with torch.no_grad():
@@ -114,8 +121,16 @@ def evaluate_split(
             totals[1] += size
         task.update_metrics(metrics, outputs, batch)
 
-    run_batches(model, dataset, collate_fn, accelerator, batch_size=batch_size,
-                num_workers=num_workers, description=f"eval {split}", on_batch=on_batch)
+    run_batches(
+        model,
+        dataset,
+        collate_fn,
+        accelerator,
+        batch_size=batch_size,
+        num_workers=num_workers,
+        description=f"eval {split}",
+        on_batch=on_batch,
+    )
 
     results = _to_floats(metrics.compute())
     metrics.reset()
@@ -136,14 +151,22 @@ def collect_predictions(
     batch_size: int,
     num_workers: int = 0,
 ) -> list[Any]:
-    """Return ``task.predictions`` for every example of ``dataset``, in dataset order, on every process."""
+    """Predict every example of ``dataset``; every process gets all of them, in dataset order."""
     pairs: list[tuple[int, Any]] = []
 
     def on_batch(indices: list[int], batch: Mapping[str, Any], outputs: Mapping[str, Any]) -> None:
-        pairs.extend(zip(indices, task.predictions(outputs)))
+        pairs.extend(zip(indices, task.predictions(outputs), strict=True))
 
-    run_batches(model, dataset, collate_fn, accelerator, batch_size=batch_size,
-                num_workers=num_workers, description="predict", on_batch=on_batch)
+    run_batches(
+        model,
+        dataset,
+        collate_fn,
+        accelerator,
+        batch_size=batch_size,
+        num_workers=num_workers,
+        description="predict",
+        on_batch=on_batch,
+    )
     gathered = gather_object(pairs) if accelerator.num_processes > 1 else pairs
     return [prediction for _, prediction in sorted(gathered, key=lambda pair: pair[0])]
 
@@ -188,9 +211,16 @@ def evaluate(
     splits = [split] if split else list(task.eval_splits)
     results = {}
     for name in splits:
-        dataset = cap_dataset(task.dataset(name, model), config["data"].get("max_eval_samples"), name)
+        dataset = cap_dataset(
+            task.dataset(name, model), config["data"].get("max_eval_samples"), name
+        )
         results[name] = evaluate_split(
-            model, task, name, dataset, task.collate_fn(name, model), accelerator,
+            model,
+            task,
+            name,
+            dataset,
+            task.collate_fn(name, model),
+            accelerator,
             batch_size=_eval_batch_size(config, batch_size),
             num_workers=int(config["data"].get("num_workers") or 0),
         )
@@ -228,7 +258,11 @@ def predict(
 
     dataset = cap_dataset(task.dataset(name, model), None, name)
     predictions = collect_predictions(
-        model, task, dataset, task.collate_fn(name, model), accelerator,
+        model,
+        task,
+        dataset,
+        task.collate_fn(name, model),
+        accelerator,
         batch_size=_eval_batch_size(config, batch_size),
         num_workers=int(config["data"].get("num_workers") or 0),
     )

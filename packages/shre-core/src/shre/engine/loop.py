@@ -26,19 +26,19 @@ from shre.checkpoint import (
     CHECKPOINTS_DIR,
     load_init_weights,
     load_model_weights,
-    load_trainer_state,
     prune_checkpoints,
     save_checkpoint,
 )
-from shre.config import dump_config, load_config_file
+from shre.config import dump_config
 from shre.engine.data import ShardedBatchSampler, build_loader, cap_dataset
 from shre.engine.errors import NonFiniteLossError, TrainingInterrupted
 from shre.engine.evaluation import batch_size_of, evaluate_split
 from shre.engine.optim import build_optimizer, build_scheduler
+from shre.engine.runstate import checkpoint_meta, finish_run, restore_trainer_state, trainer_state
 from shre.engine.setup import build_task, create_accelerator
 from shre.engine.signals import StopRequest
 from shre.engine.state import capture_rng_state, restore_rng_state
-from shre.errors import ShreError
+from shre.errors import ConfigError, ShreError
 from shre.plugins import get_plugin_manager
 from shre.registry import get_registry
 from shre.rundir import (
@@ -46,9 +46,7 @@ from shre.rundir import (
     METRICS_FILE,
     MetricsLog,
     default_output_dir,
-    plot_curves,
     prepare_run_dir,
-    write_summary,
 )
 
 logger = logging.getLogger(__name__)
@@ -107,7 +105,7 @@ class Trainer:
         self.run_dir = self._open_run_dir(overwrite=overwrite, resume=checkpoint is not None)
         self.metrics_log = MetricsLog(self.run_dir / METRICS_FILE)
         if checkpoint is not None:
-            self._load_state(checkpoint)
+            self._rng_state = restore_trainer_state(self, checkpoint)
 
     # Setup
 
@@ -115,13 +113,17 @@ class Trainer:
         data = self.config["data"]
         train = self.config["train"]
         split = self.task.train_split
-        self.train_dataset = cap_dataset(self.task.dataset(split, model), data["max_train_samples"], split)
+        self.train_dataset = cap_dataset(
+            self.task.dataset(split, model), data["max_train_samples"], split
+        )
         self.train_collate = self.task.collate_fn(split, model)
         self.eval_datasets = {
             name: cap_dataset(self.task.dataset(name, model), data["max_eval_samples"], name)
             for name in self.task.eval_splits
         }
-        self.eval_collates = {name: self.task.collate_fn(name, model) for name in self.task.eval_splits}
+        self.eval_collates = {
+            name: self.task.collate_fn(name, model) for name in self.task.eval_splits
+        }
         self.num_workers = int(data.get("num_workers") or 0)
         self.batch_size = int(train["batch_size"])
         self.eval_batch_size = int(train.get("eval_batch_size") or self.batch_size)
@@ -132,8 +134,12 @@ class Trainer:
 
     def _train_sampler(self, *, epoch: int, skip_batches: int) -> ShardedBatchSampler:
         return ShardedBatchSampler(
-            len(self.train_dataset), self.batch_size, seed=int(self.config["seed"]), epoch=epoch,
-            rank=self.accelerator.process_index, world_size=self.accelerator.num_processes,
+            len(self.train_dataset),
+            self.batch_size,
+            seed=int(self.config["seed"]),
+            epoch=epoch,
+            rank=self.accelerator.process_index,
+            world_size=self.accelerator.num_processes,
             skip_batches=skip_batches,
         )
 
@@ -150,12 +156,15 @@ class Trainer:
 
         def create() -> None:
             prepare_run_dir(run_dir, overwrite=overwrite, resume=resume)
-            (run_dir / CONFIG_FILE).write_text(dump_config(self.config), encoding="utf-8")
+            try:
+                (run_dir / CONFIG_FILE).write_text(dump_config(self.config), encoding="utf-8")
+            except OSError as error:
+                raise ConfigError(f"cannot write to output_dir {str(run_dir)!r}: {error}") from error
 
-        self._run_on_main(create)
+        self.run_on_main(create)
         return run_dir
 
-    def _run_on_main(self, function: Callable[[], T]) -> T:
+    def run_on_main(self, function: Callable[[], T]) -> T:
         """Run ``function`` on the main process; re-raise its ``ShreError`` on every process."""
         result: Any = None
         error: ShreError | None = None
@@ -170,31 +179,6 @@ class Trainer:
             raise error
         return result
 
-    def _load_state(self, checkpoint: Path) -> None:
-        state = load_trainer_state(checkpoint)
-        _warn_config_changes(self.run_dir / CONFIG_FILE, checkpoint / CONFIG_FILE)
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.scheduler.load_state_dict(state["scheduler"])
-        if state.get("scaler") is not None and self.accelerator.scaler is not None:
-            self.accelerator.scaler.load_state_dict(state["scaler"])
-
-        for key in ("step", "epoch", "batches_done", "best_metric", "best_step", "best_metrics",
-                    "final_metrics", "last_eval_step"):
-            setattr(self, key, state[key])
-        self.seconds_before_resume = float(state["run_seconds"])
-        self.last_checkpoint = checkpoint
-
-        rng_states = state["rng_states"]
-        if len(rng_states) != self.accelerator.num_processes:
-            logger.warning(
-                "checkpoint %s was saved by %d processes, this run has %d: the data order "
-                "and random draws will differ from an uninterrupted run",
-                checkpoint, len(rng_states), self.accelerator.num_processes,
-            )
-        self._rng_state = rng_states[self.accelerator.process_index % len(rng_states)]
-        self._run_on_main(lambda: self.metrics_log.truncate_after(self.step))
-        logger.info("resuming from %s at step %d (epoch %d)", checkpoint, self.step, self.epoch)
-
     # Training
 
     def fit(self) -> dict[str, Any]:
@@ -205,14 +189,19 @@ class Trainer:
         if self._rng_state is not None:
             restore_rng_state(self._rng_state)
 
-        progress = tqdm(total=self.total_steps, initial=self.step, desc="train", dynamic_ncols=True,
-                        disable=not self.accelerator.is_local_main_process)
+        progress = tqdm(
+            total=self.total_steps,
+            initial=self.step,
+            desc="train",
+            dynamic_ncols=True,
+            disable=not self.accelerator.is_local_main_process,
+        )
         with self._stop, progress:
             self._train(progress)
             if self.last_eval_step != self.step:
                 self._evaluate_and_save()
 
-        summary = self._finish(time.monotonic() - self._fit_started)
+        summary = finish_run(self, time.monotonic() - self._fit_started)
         self.hook.shre_on_fit_end(trainer=self, summary=summary)
         return summary
 
@@ -220,8 +209,11 @@ class Trainer:
         while self.step < self.total_steps:
             sampler = self._train_sampler(epoch=self.epoch, skip_batches=self.batches_done)
             remaining = len(sampler)
-            batches = iter(build_loader(self.train_dataset, sampler, self.train_collate,
-                                        num_workers=self.num_workers))
+            batches = iter(
+                build_loader(
+                    self.train_dataset, sampler, self.train_collate, num_workers=self.num_workers
+                )
+            )
             while remaining > 0 and self.step < self.total_steps:
                 count = min(self.accumulation, remaining)
                 self._optimizer_step(batches, count)
@@ -308,22 +300,28 @@ class Trainer:
     def _log_train(self, progress: tqdm) -> None:
         names = sorted(self._interval_sums)
         device = self.accelerator.device
-        values = torch.stack([torch.as_tensor(self._interval_sums[name], device=device)
-                              for name in names]) / self._interval_steps
+        values = (
+            torch.stack(
+                [torch.as_tensor(self._interval_sums[name], device=device) for name in names]
+            )
+            / self._interval_steps
+        )
         samples = torch.tensor(float(self._interval_samples), device=device)
         if self.accelerator.num_processes > 1:
             values = self.accelerator.reduce(values, reduction="mean")
             samples = self.accelerator.reduce(samples, reduction="sum")
 
         elapsed = max(time.monotonic() - self._interval_started, 1e-9)
-        metrics = {name: float(value) for name, value in zip(names, values)}
+        metrics = {name: float(value) for name, value in zip(names, values, strict=True)}
         metrics["lr"] = float(max(self.scheduler.get_last_lr()))
         metrics["samples_per_second"] = float(samples) / elapsed
         if self.is_main_process:
-            self.metrics_log.append({"step": self.step, "epoch": self.epoch_progress,
-                                     "split": "train", **metrics})
-        progress.set_postfix(loss=f"{metrics['loss']:.4f}",
-                             samples_s=f"{metrics['samples_per_second']:.1f}")
+            self.metrics_log.append(
+                {"step": self.step, "epoch": self.epoch_progress, "split": "train", **metrics}
+            )
+        progress.set_postfix(
+            loss=f"{metrics['loss']:.4f}", samples_s=f"{metrics['samples_per_second']:.1f}"
+        )
         logger.debug("step %d: %s", self.step, metrics)
         self.hook.shre_on_step_end(trainer=self, step=self.step, metrics=metrics)
         self._reset_interval()
@@ -346,13 +344,20 @@ class Trainer:
         results = {}
         for split, dataset in self.eval_datasets.items():
             metrics = evaluate_split(
-                model, self.task, split, dataset, self.eval_collates[split], self.accelerator,
-                batch_size=self.eval_batch_size, num_workers=self.num_workers,
+                model,
+                self.task,
+                split,
+                dataset,
+                self.eval_collates[split],
+                self.accelerator,
+                batch_size=self.eval_batch_size,
+                num_workers=self.num_workers,
             )
             results[split] = metrics
             if self.is_main_process:
-                self.metrics_log.append({"step": self.step, "epoch": self.epoch_progress,
-                                         "split": split, **metrics})
+                self.metrics_log.append(
+                    {"step": self.step, "epoch": self.epoch_progress, "split": split, **metrics}
+                )
             logger.info("step %d %s: %s", self.step, split, _format(metrics))
             self.hook.shre_on_evaluate(trainer=self, step=self.step, split=split, metrics=metrics)
 
@@ -367,8 +372,11 @@ class Trainer:
         split = next(iter(results))
         value = results[split].get(self.task.main_metric)
         if value is None:
-            logger.warning("split %s has no metric %r; the best checkpoint is not tracked",
-                           split, self.task.main_metric)
+            logger.warning(
+                "split %s has no metric %r; the best checkpoint is not tracked",
+                split,
+                self.task.main_metric,
+            )
             return
         best = self.best_metric
         greater = self.task.greater_is_better
@@ -377,109 +385,34 @@ class Trainer:
 
     def _save(self) -> Path:
         rng_state = capture_rng_state()
-        rng_states = gather_object([rng_state]) if self.accelerator.num_processes > 1 else [rng_state]
+        rng_states = (
+            gather_object([rng_state]) if self.accelerator.num_processes > 1 else [rng_state]
+        )
         model = self.accelerator.unwrap_model(self.model)
 
         def write() -> str:
             path = save_checkpoint(
-                self.run_dir / CHECKPOINTS_DIR, self.step, model,
-                self._trainer_state(rng_states), self._meta(), dump_config(self.config),
+                self.run_dir / CHECKPOINTS_DIR,
+                self.step,
+                model,
+                trainer_state(self, rng_states),
+                checkpoint_meta(self),
+                dump_config(self.config),
             )
             prune_checkpoints(self.run_dir, int(self.config["train"]["keep_last"]), self.best_step)
             return str(path)
 
-        self.last_checkpoint = Path(self._run_on_main(write))
+        self.last_checkpoint = Path(self.run_on_main(write))
         return self.last_checkpoint
-
-    def _trainer_state(self, rng_states: list[dict[str, Any]]) -> dict[str, Any]:
-        scaler = self.accelerator.scaler
-        return {
-            "optimizer": self.optimizer.state_dict(),
-            "scheduler": self.scheduler.state_dict(),
-            "scaler": scaler.state_dict() if scaler is not None else None,
-            "rng_states": rng_states,
-            "step": self.step,
-            "epoch": self.epoch,
-            "batches_done": self.batches_done,
-            "best_metric": self.best_metric,
-            "best_step": self.best_step,
-            "best_metrics": self.best_metrics,
-            "final_metrics": self.final_metrics,
-            "last_eval_step": self.last_eval_step,
-            "run_seconds": self.seconds_before_resume + time.monotonic() - self._fit_started,
-        }
-
-    def _meta(self) -> dict[str, Any]:
-        return {
-            "step": self.step,
-            "epoch": self.epoch_progress,
-            "metrics": self.final_metrics if self.last_eval_step == self.step else {},
-            "best_step": self.best_step,
-            "main_metric": self.task.main_metric,
-            "best_metric": self.best_metric,
-            "task": self.task.name,
-            "model": self.config["model"],
-            "num_labels": self.task.num_labels,
-            "world_size": self.accelerator.num_processes,
-        }
-
-    def _finish(self, seconds: float) -> dict[str, Any]:
-        infos = get_plugin_manager().infos
-        summary = {
-            "task": self.task.name,
-            "model": self.config["model"],
-            "run_dir": str(self.run_dir),
-            "steps": self.step,
-            "epochs": self.epoch_progress,
-            "main_metric": self.task.main_metric,
-            "greater_is_better": self.task.greater_is_better,
-            "best_step": self.best_step,
-            "best_metric": self.best_metric,
-            "best_metrics": self.best_metrics,
-            "final_metrics": self.final_metrics,
-            "last_checkpoint": str(self.last_checkpoint),
-            "run_seconds": self.seconds_before_resume + seconds,
-            "world_size": self.accelerator.num_processes,
-            "resumed_from": self.resumed_from,
-            "plugins": {name: {"distribution": info.distribution, "version": info.version}
-                        for name, info in sorted(infos.items())},
-        }
-        if self.is_main_process:
-            write_summary(self.run_dir, summary)
-            main_split = next(iter(self.eval_datasets), None)
-            plot_curves(self.run_dir, self.metrics_log.read(), self.task.main_metric, main_split)
-        self.accelerator.wait_for_everyone()
-        return summary
 
 
 def _format(metrics: dict[str, float]) -> str:
     return ", ".join(f"{name} {value:.4g}" for name, value in metrics.items())
 
 
-def _warn_config_changes(current_config: Path, checkpoint_config: Path) -> None:
-    """Log the config keys that differ between the checkpoint and the resumed run."""
-    if not checkpoint_config.is_file() or not current_config.is_file():
-        return
-    before = _flatten(load_config_file(checkpoint_config))
-    after = _flatten(load_config_file(current_config))
-    changed = sorted(key for key in before.keys() | after.keys()
-                     if key != "output_dir" and before.get(key) != after.get(key))
-    if changed:
-        logger.warning("resuming with a changed config: %s", ", ".join(changed))
-
-
-def _flatten(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    flat = {}
-    for key, value in config.items():
-        if isinstance(value, dict) and value:
-            flat.update(_flatten(value, f"{prefix}{key}."))
-        else:
-            flat[f"{prefix}{key}"] = value
-    return flat
-
-
-def fit(config: dict[str, Any], *, resume: str | Path | None = None,
-        overwrite: bool = False) -> dict[str, Any]:
+def fit(
+    config: dict[str, Any], *, resume: str | Path | None = None, overwrite: bool = False
+) -> dict[str, Any]:
     """Train ``config["task"]`` with ``config["model"]``; see ``shre.engine`` for the contract."""
     from shre.checkpoint import resolve_checkpoint
 

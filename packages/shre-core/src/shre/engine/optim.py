@@ -46,7 +46,8 @@ def layer_ids(model: nn.Module) -> dict[str, tuple[int, int]]:
         if not hasattr(encoder, "num_layers") or not callable(getattr(encoder, "layer_id", None)):
             raise ConfigError(
                 f"optimizer.layer_decay is set, but the {modality} encoder "
-                f"{type(encoder).__name__} has no num_layers/layer_id; set optimizer.layer_decay=null"
+                f"{type(encoder).__name__} has no num_layers/layer_id; "
+                "set optimizer.layer_decay=null"
             )
     top = max((int(encoder.num_layers) for encoder in encoders.values()), default=0)
 
@@ -94,7 +95,9 @@ def parameter_groups(
 def build_optimizer(model: nn.Module, optimizer_config: Mapping[str, Any]) -> torch.optim.AdamW:
     """Build AdamW from the ``optimizer`` config section."""
     if optimizer_config.get("name", "adamw") != "adamw":
-        raise ConfigError(f"invalid optimizer.name {optimizer_config['name']!r}; only 'adamw' is available")
+        raise ConfigError(
+            f"invalid optimizer.name {optimizer_config['name']!r}; only 'adamw' is available"
+        )
     groups = parameter_groups(
         model,
         lr=float(optimizer_config["lr"]),
@@ -102,7 +105,9 @@ def build_optimizer(model: nn.Module, optimizer_config: Mapping[str, Any]) -> to
         layer_decay=optimizer_config.get("layer_decay"),
     )
     if not groups:
-        raise ConfigError("the model has no trainable parameters; check train.freeze_encoder and the head")
+        raise ConfigError(
+            "the model has no trainable parameters; check train.freeze_encoder and the head"
+        )
     for group in groups:
         # AdamW ignores unknown group keys, but state_dict() keeps them: keep it lean.
         group.pop("names")

@@ -69,7 +69,9 @@ def create_accelerator(precision: str = "fp32", *, cpu: bool = False) -> Acceler
             mixed_precision=MIXED_PRECISION[precision], cpu=cpu, kwargs_handlers=[ddp]
         )
     except ValueError as error:
-        raise ConfigError(f"train.precision {precision!r} is not available here: {error}") from error
+        raise ConfigError(
+            f"train.precision {precision!r} is not available here: {error}"
+        ) from error
 
 
 def _has_accelerator() -> bool:
