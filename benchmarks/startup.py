@@ -1,9 +1,10 @@
 """Start-up time of the ``shre`` commands that must stay fast.
 
 Runs each command N times in a fresh process and reports the median wall
-time, next to ``import torch`` for scale. The results go into the section
-between the markers below in ``docs/benchmarks.md`` (the section is
-replaced, the rest of the page is kept; the page is created if missing).
+time, next to ``import torch`` for scale. The results replace the section
+between the markers below in ``docs/benchmarks.md`` and leave the rest of
+the page alone. The section is appended when the page has none, and the
+page is created when it is missing.
 
 Usage:
     python benchmarks/startup.py [--runs 11] [--no-write]

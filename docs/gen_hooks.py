@@ -1,8 +1,8 @@
 """MkDocs hook that renders the hook reference from ``shre.hookspecs``.
 
-``docs/hooks.md`` contains the marker ``<!-- shre:hookspecs -->``; at build
-time it is replaced with one section per hook specification (signature and
-docstring), so the reference never drifts from the code.
+``docs/hooks.md`` contains the marker ``<!-- shre:hookspecs -->``. At build
+time the hook replaces it with one section per hook specification, with
+signature and docstring, so the reference never drifts from the code.
 """
 
 from __future__ import annotations

@@ -83,7 +83,8 @@ def probe_import(module: str, timeout: float = 60.0) -> dict[str, Any]:
         return {"error": f"import took more than {timeout:.0f} s"}
     lines = completed.stdout.strip().splitlines()
     if not lines:
-        return {"error": completed.stderr.strip().splitlines()[-1:] or "no output"}
+        errors = completed.stderr.strip().splitlines()
+        return {"error": errors[-1] if errors else f"no output (exit code {completed.returncode})"}
     return json.loads(lines[-1])
 
 

@@ -75,8 +75,8 @@ def cli(ctx: click.Context, debug: bool, verbose: int) -> None:
     """
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
-    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
-    logging.getLogger().setLevel(level)
+    levels = {0: logging.WARNING, 1: logging.INFO}
+    logging.getLogger().setLevel(levels.get(verbose, logging.DEBUG))
 
 
 def _register_commands() -> None:

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 # The shared MLP returns its three layer outputs as a dict rather than
-# logits (B, C), and the SHRe loss needs teacher logits besides the labels,
-# so neither fits the generic head and loss contracts; their own tests
-# cover them.
+# logits (B, C), and the SHRe loss needs teacher logits besides the labels.
+# Neither fits the generic head and loss contracts, so their own tests cover them.
 TINY_OPTIONS = {"head:shre-mlp": None, "loss:shre": None}
 
 

@@ -28,7 +28,7 @@ def test_glue_plugin_conforms(shre_conformance, tiny_bert_dir):
     report = shre_conformance(
         "shre_glue.plugin",
         name="glue",
-        # shre-text loads a saved BERT; a 1-layer one stands in for bert-base-uncased.
+        # shre-text loads a saved BERT, so a 1-layer one replaces bert-base-uncased.
         tiny_options={"encoder:shre-text": {"pretrained": str(tiny_bert_dir), "num_layers": 1}},
     )
 

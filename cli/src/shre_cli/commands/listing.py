@@ -152,11 +152,12 @@ def plugins(ctx: click.Context, as_json: bool) -> None:
 def doctor(as_json: bool) -> None:
     """Check every installed plugin; exit 1 when a problem is found.
 
-    Checks: the entry point imports; the module declares a compatible
-    SHRE_API_VERSION; hook implementations match the hook specifications;
-    component hooks return specs of the right type with valid factory import
-    strings; no component name clashes with another plugin; import time; and
-    no installed 'shre-*' distribution lacks a 'shre' entry point.
+    For each plugin, the doctor checks that the entry point imports (and how
+    long that takes), that the module declares a compatible SHRE_API_VERSION,
+    and that the hook implementations match the hook specifications. It
+    calls the component hooks and checks the returned specs and their factory
+    import strings. It also reports component names that two plugins
+    provide, and installed 'shre-*' distributions without a 'shre' entry point.
     """
     from shre_cli.doctor import run_doctor
 

@@ -1,9 +1,9 @@
 """``shre new-plugin NAME``: write a complete third-party plugin package.
 
-The package comes from the templates in ``shre_cli/templates/plugin``: every
-``*.tmpl`` file is filled in with ``string.Template`` (``${namespace}``,
-``${package}``, ``${distribution}``) and written without the suffix; the
-folder ``src/package`` becomes ``src/<package>``.
+The package comes from the templates in ``shre_cli/templates/plugin``.
+Every ``*.tmpl`` file is filled in with ``string.Template`` (``${namespace}``,
+``${package}``, ``${distribution}``) and written without the suffix, and
+the folder ``src/package`` becomes ``src/<package>``.
 """
 
 from __future__ import annotations

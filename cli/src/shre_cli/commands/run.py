@@ -68,8 +68,8 @@ def build_train_config(
 
     Layers, lowest first: engine defaults, task preset, the resumed run's
     ``config.yaml`` (with ``--resume``), ``--config``, ``--set``, then the
-    dedicated options (``options`` maps dotted keys to values; ``None``
-    values are left out).
+    dedicated options. ``options`` maps dotted keys to values, and keys whose
+    value is ``None`` are left out.
 
     Raises:
         ConfigError: no task or model, an unknown config key or a bad value.
@@ -277,7 +277,7 @@ def train(
 @click.option(
     "--data-dir",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Directory of the task's data files [default: the one the run was trained with].",
+    help="Directory of the task's data files [default: data.dir of the saved run config].",
 )
 @click.option("--batch-size", type=click.IntRange(min=1), help="Evaluation examples per batch in each process.")
 @click.option("--json", "as_json", is_flag=True, help="Print {split: {metric: value}} as JSON instead of a table.")
@@ -305,12 +305,12 @@ def evaluate(
 @click.option(
     "--data-dir",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Directory of the task's data files [default: the one the run was trained with].",
+    help="Directory of the task's data files [default: data.dir of the saved run config].",
 )
 @click.option(
     "--output-dir",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Directory for the prediction files [default: chosen by the engine inside the run directory].",
+    help="Directory for the prediction files [default: predictions/ in the run directory].",
 )
 @click.option("--batch-size", type=click.IntRange(min=1), help="Examples per batch in each process.")
 def predict(

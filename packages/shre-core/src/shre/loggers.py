@@ -7,7 +7,7 @@ run config lists them, for example ``loggers: [tensorboard, wandb]`` or
 - ``tensorboard``: event files in ``<run_dir>/tensorboard`` (needs the
   ``tensorboard`` package: ``pip install 'shre-core[tensorboard]'``).
 - ``wandb``: a Weights & Biases run in ``<run_dir>/wandb``, offline unless
-  ``WANDB_MODE`` says otherwise (``pip install 'shre-core[wandb]'``).
+  ``WANDB_MODE`` sets another mode (``pip install 'shre-core[wandb]'``).
 
 Scalars are named ``train/<metric>`` for training steps and
 ``<split>/<metric>`` for evaluations, with the optimiser step as x-axis.

@@ -1,8 +1,9 @@
 """Conformance kit: checks with which a plugin author tests a shre plugin.
 
 ``check_plugin(plugin)`` builds every component the plugin provides at a tiny
-size and checks its shape contract on a generated batch; ``assert_plugin_conforms``
-fails a test with every problem listed. The pytest plugin in
+size and checks its shape contract on a generated batch.
+``assert_plugin_conforms`` runs the same checks and fails a test with every
+problem listed. The pytest plugin in
 ``shre.testing.pytest_plugin`` (registered through the ``pytest11`` entry point
 of shre-core) offers the same as fixtures.
 
