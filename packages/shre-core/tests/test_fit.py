@@ -252,3 +252,18 @@ def test_non_finite_loss_stops_and_names_step(tmp_path, make_config):
     assert [path.name for path in list_checkpoints(tmp_path)] == ["step-2", "step-4"]
     model, _, _ = load_trained_model(raised.value.checkpoint)
     assert all(torch.isfinite(value).all() for value in model.state_dict().values())
+
+
+def test_fit_init_pickled_file_needs_allow_pickle(tmp_path, make_config):
+    engine.fit(make_config(tmp_path / "source", "train.max_steps=1"))
+    source, _, _ = load_trained_model(tmp_path / "source")
+    pickled = tmp_path / "encoder.bin"
+    torch.save(source.state_dict(), pickled)
+    config = make_config(tmp_path / "target", "train.max_steps=1")
+    config["init"] = str(pickled)
+
+    with pytest.raises(CheckpointError, match="refusing to load pickled weights"):
+        engine.fit(config)
+    summary = engine.fit(config, overwrite=True, allow_pickle=True)
+
+    assert summary["steps"] == 1

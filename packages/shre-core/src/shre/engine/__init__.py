@@ -15,6 +15,10 @@ exceptions) while staying fast.
 - ``predict(checkpoint, *, split=None, data_dir=None, output_dir=None,
   batch_size=None)``: write the task's prediction files; return their paths.
 
+Each takes ``allow_pickle=False``: pickled ``.bin``/``.pt`` weights (for
+``fit``, those named by ``config["init"]``) are loaded only when it is True,
+because unpickling a file can run any code in it.
+
 Raises ``TrainingInterrupted`` after SIGINT/SIGTERM (a checkpoint was saved)
 and ``NonFiniteLossError`` when the loss becomes NaN or infinite.
 """
@@ -28,12 +32,16 @@ from shre.engine.errors import NonFiniteLossError, TrainingInterrupted
 
 
 def fit(
-    config: dict[str, Any], *, resume: str | Path | None = None, overwrite: bool = False
+    config: dict[str, Any],
+    *,
+    resume: str | Path | None = None,
+    overwrite: bool = False,
+    allow_pickle: bool = False,
 ) -> dict[str, Any]:
     """Train a resolved config; return the run summary. See the module docstring."""
     from shre.engine.loop import fit as _fit
 
-    return _fit(config, resume=resume, overwrite=overwrite)
+    return _fit(config, resume=resume, overwrite=overwrite, allow_pickle=allow_pickle)
 
 
 def evaluate(
@@ -42,11 +50,14 @@ def evaluate(
     split: str | None = None,
     data_dir: str | Path | None = None,
     batch_size: int | None = None,
+    allow_pickle: bool = False,
 ) -> dict[str, dict[str, float]]:
     """Evaluate a run or checkpoint; return metrics per split."""
     from shre.engine.evaluation import evaluate as _evaluate
 
-    return _evaluate(checkpoint, split=split, data_dir=data_dir, batch_size=batch_size)
+    return _evaluate(
+        checkpoint, split=split, data_dir=data_dir, batch_size=batch_size, allow_pickle=allow_pickle
+    )
 
 
 def predict(
@@ -56,12 +67,18 @@ def predict(
     data_dir: str | Path | None = None,
     output_dir: str | Path | None = None,
     batch_size: int | None = None,
+    allow_pickle: bool = False,
 ) -> list[Path]:
     """Write prediction files of a run or checkpoint; return their paths."""
     from shre.engine.evaluation import predict as _predict
 
     return _predict(
-        checkpoint, split=split, data_dir=data_dir, output_dir=output_dir, batch_size=batch_size
+        checkpoint,
+        split=split,
+        data_dir=data_dir,
+        output_dir=output_dir,
+        batch_size=batch_size,
+        allow_pickle=allow_pickle,
     )
 
 

@@ -171,12 +171,16 @@ def collect_predictions(
     return [prediction for _, prediction in sorted(gathered, key=lambda pair: pair[0])]
 
 
-def _load_for_inference(checkpoint: str | Path, data_dir: str | Path | None) -> tuple[Any, ...]:
+def _load_for_inference(
+    checkpoint: str | Path, data_dir: str | Path | None, allow_pickle: bool
+) -> tuple[Any, ...]:
     from shre.checkpoint import load_trained_model
     from shre.engine.setup import create_accelerator
 
     overrides = {"data": {"dir": str(data_dir)}} if data_dir is not None else {}
-    model, task, config = load_trained_model(checkpoint, config_overrides=overrides, prepare=True)
+    model, task, config = load_trained_model(
+        checkpoint, config_overrides=overrides, prepare=True, allow_pickle=allow_pickle
+    )
     accelerator = create_accelerator(config["train"]["precision"])
     model.to(accelerator.device)
     return model, task, config, accelerator
@@ -193,6 +197,7 @@ def evaluate(
     split: str | None = None,
     data_dir: str | Path | None = None,
     batch_size: int | None = None,
+    allow_pickle: bool = False,
 ) -> dict[str, dict[str, float]]:
     """Evaluate a trained model on one split or on all of the task's eval splits.
 
@@ -202,12 +207,13 @@ def evaluate(
         data_dir: replaces the saved config's ``data.dir``.
         batch_size: examples per batch per process; default: the run's
             ``train.eval_batch_size``, else ``train.batch_size``.
+        allow_pickle: accept a checkpoint whose weights are a pickled file.
 
     Returns:
         Split name to metric name to value. The saved ``data.max_eval_samples``
         applies, so the numbers match the run's own evaluation.
     """
-    model, task, config, accelerator = _load_for_inference(checkpoint, data_dir)
+    model, task, config, accelerator = _load_for_inference(checkpoint, data_dir, allow_pickle)
     splits = [split] if split else list(task.eval_splits)
     results = {}
     for name in splits:
@@ -235,6 +241,7 @@ def predict(
     data_dir: str | Path | None = None,
     output_dir: str | Path | None = None,
     batch_size: int | None = None,
+    allow_pickle: bool = False,
 ) -> list[Path]:
     """Write the task's prediction files for a split.
 
@@ -245,13 +252,14 @@ def predict(
         output_dir: where the files go; default: ``predictions/`` in the
             checkpoint's run directory.
         batch_size: examples per batch per process.
+        allow_pickle: accept a checkpoint whose weights are a pickled file.
 
     Returns:
         The written files (only the main process writes; others get ``[]``).
     """
     from shre.checkpoint import resolve_checkpoint
 
-    model, task, config, accelerator = _load_for_inference(checkpoint, data_dir)
+    model, task, config, accelerator = _load_for_inference(checkpoint, data_dir, allow_pickle)
     name = split or (task.predict_splits[0] if task.predict_splits else None)
     if name is None:
         raise ConfigError(f"task {task.name!r} has no prediction split; pass split=")

@@ -66,7 +66,14 @@ class Trainer:
         is_main_process: whether this process writes files.
     """
 
-    def __init__(self, config: dict[str, Any], *, checkpoint: Path | None, overwrite: bool) -> None:
+    def __init__(
+        self,
+        config: dict[str, Any],
+        *,
+        checkpoint: Path | None,
+        overwrite: bool,
+        allow_pickle: bool = False,
+    ) -> None:
         self.config = config
         self.hook = get_plugin_manager().hook
         train = config["train"]
@@ -80,7 +87,7 @@ class Trainer:
         if checkpoint is not None:
             load_model_weights(model, checkpoint)
         elif config.get("init"):
-            load_init_weights(model, config["init"])
+            load_init_weights(model, config["init"], allow_pickle=allow_pickle)
         self._build_data(model)
 
         optimizer = build_optimizer(model, config["optimizer"])
@@ -159,7 +166,9 @@ class Trainer:
             try:
                 (run_dir / CONFIG_FILE).write_text(dump_config(self.config), encoding="utf-8")
             except OSError as error:
-                raise ConfigError(f"cannot write to output_dir {str(run_dir)!r}: {error}") from error
+                raise ConfigError(
+                    f"cannot write to output_dir {str(run_dir)!r}: {error}"
+                ) from error
 
         self.run_on_main(create)
         return run_dir
@@ -411,7 +420,11 @@ def _format(metrics: dict[str, float]) -> str:
 
 
 def fit(
-    config: dict[str, Any], *, resume: str | Path | None = None, overwrite: bool = False
+    config: dict[str, Any],
+    *,
+    resume: str | Path | None = None,
+    overwrite: bool = False,
+    allow_pickle: bool = False,
 ) -> dict[str, Any]:
     """Train ``config["task"]`` with ``config["model"]``; see ``shre.engine`` for the contract."""
     from shre.checkpoint import resolve_checkpoint
@@ -422,5 +435,5 @@ def fit(
         checkpoint = resolve_checkpoint(resume, which="last")
         config["output_dir"] = str(checkpoint.parent.parent)
     get_plugin_manager().hook.shre_configure(config=config)
-    trainer = Trainer(config, checkpoint=checkpoint, overwrite=overwrite)
+    trainer = Trainer(config, checkpoint=checkpoint, overwrite=overwrite, allow_pickle=allow_pickle)
     return trainer.fit()
