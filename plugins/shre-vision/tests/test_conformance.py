@@ -6,7 +6,14 @@ import pytest
 
 # Random weights, 32 px, one block and width 64 keep every encoder tiny and
 # download-free; depth and embed_dim go to timm.create_model.
-TINY_VIT = {"pretrained": False, "img_size": 32, "depth": 1, "num_blocks": 1, "embed_dim": 64, "num_heads": 2}
+TINY_VIT = {
+    "pretrained": False,
+    "img_size": 32,
+    "depth": 1,
+    "num_blocks": 1,
+    "embed_dim": 64,
+    "num_heads": 2,
+}
 TINY_OPTIONS = {
     "encoder:timm": {"argument": "vit_tiny_patch16_224", **TINY_VIT},
     "encoder:shre-image": TINY_VIT,

@@ -120,3 +120,14 @@ def test_shre_image_geometry():
     assert len(encoder.model.blocks) == 6
     assert encoder.model.blocks[0].attn.num_heads == 12
     assert encoder.model.patch_embed.patch_size == (16, 16)
+
+
+def test_timm_cnn_image_size_sets_data_size():
+    encoder = build("timm:resnet18", pretrained=False, image_size=32)
+    assert encoder.image_size == 32
+    assert encoder({"pixel_values": torch.randn(2, 3, 32, 32)}).shape == (2, 1, 512)
+
+
+def test_timm_vit_image_size_builds_model():
+    encoder = build("timm:vit_tiny_patch16_224", pretrained=False, image_size=48)
+    assert encoder.model.patch_embed.img_size == (48, 48)

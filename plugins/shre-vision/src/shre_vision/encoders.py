@@ -133,6 +133,7 @@ def build_timm_encoder(
     pretrained: bool = True,
     checkpoint_path: str | None = None,
     num_blocks: int | None = None,
+    image_size: int | None = None,
     **model_kwargs: Any,
 ) -> TimmEncoder:
     """Build ``timm:NAME``: any timm model, its classifier removed.
@@ -143,7 +144,11 @@ def build_timm_encoder(
         checkpoint_path: a local weights file (``.safetensors``, ``.pth``, ``.bin``)
             loaded as the pretrained weights; works offline.
         num_blocks: keep only the first N transformer blocks of a ViT.
-        model_kwargs: passed to ``timm.create_model``, e.g. ``img_size=32``.
+        image_size: input size in pixels. A model with a patch embedding
+            (ViT) is built for it (``img_size``); for other models (CNNs) it
+            only sets the size the data is resized to. Default: the size of
+            the model's pretrained config.
+        model_kwargs: passed to ``timm.create_model``, e.g. ``drop_path_rate=0.1``.
 
     Raises:
         ConfigError: unknown model name, weights that cannot be loaded, an
@@ -157,12 +162,13 @@ def build_timm_encoder(
         hint = f"; close names: {', '.join(close)}" if close else ""
         raise ConfigError(f"unknown timm model {argument!r}{hint}. See timm.list_models()")
 
-    model = _create_timm_model(argument, pretrained, checkpoint_path, model_kwargs)
+    model = _create_sized_model(argument, pretrained, checkpoint_path, model_kwargs, image_size)
     if num_blocks is not None:
         _truncate_blocks(model, argument, num_blocks)
 
     data_config = resolve_model_data_config(model)
-    image_size = _image_size(model, data_config)
+    if image_size is None:
+        image_size = _image_size(model, data_config)
     return TimmEncoder(
         model,
         image_size=image_size,
@@ -170,6 +176,25 @@ def build_timm_encoder(
         std=data_config["std"],
         interpolation=data_config.get("interpolation", "bicubic"),
     )
+
+
+def _create_sized_model(
+    name: str,
+    pretrained: bool,
+    checkpoint_path: str | None,
+    model_kwargs: dict[str, Any],
+    image_size: int | None,
+) -> nn.Module:
+    """Create the model, built for ``image_size`` when its class takes ``img_size``."""
+    if image_size is None or "img_size" in model_kwargs:
+        return _create_timm_model(name, pretrained, checkpoint_path, model_kwargs)
+    try:
+        return _create_timm_model(name, pretrained, checkpoint_path, {**model_kwargs, "img_size": image_size})
+    except TypeError as error:
+        # CNNs take any input size and have no img_size argument.
+        if "img_size" not in str(error):
+            raise
+        return _create_timm_model(name, pretrained, checkpoint_path, model_kwargs)
 
 
 def _create_timm_model(

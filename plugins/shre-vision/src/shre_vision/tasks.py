@@ -147,8 +147,8 @@ class ImageClassificationTask(Task):
             raise ConfigError(
                 f"task_options.image_size {wanted} differs from the encoder's input size "
                 f"{data_config['image_size']}; the image size comes from the encoder: remove "
-                "task_options.image_size, or set the encoder's size (encoder_options.img_size "
-                "for timm:NAME, encoder_options.image_size for shre-tiny-image)"
+                "task_options.image_size, or set encoder_options.image_size (timm:NAME, "
+                "shre-tiny-image)"
             )
         if self.cache_features:
             return FeatureProbeModel.from_task_model(model)

@@ -1,0 +1,201 @@
+"""Image tasks end to end through shre.engine: fine-tune, linear probe, cached features."""
+
+from __future__ import annotations
+
+import json
+import types
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+import shre.engine as engine
+from shre.checkpoint import resolve_checkpoint
+from shre.config import resolve_config
+from shre.hookspecs import hookimpl
+from shre.errors import ConfigError, DataError, UnknownNameError
+from shre.plugins import PluginInfo, create_plugin_manager
+from shre.registry import Registry, get_registry
+from shre.specs import EncoderSpec
+from shre.engine.setup import build_task
+from shre_vision.features import FeatureProbeModel
+
+from .conftest import fit_config
+
+
+def prepared_task(task_name, data_dir, *overrides):
+    spec = get_registry().resolve("task", task_name).spec
+    config = resolve_config(spec.preset, overrides=[
+        f"task={task_name}", "model=shre-tiny", f"data.dir={data_dir}", *overrides
+    ])
+    task = build_task(config)
+    task.prepare()
+    return task
+
+
+def test_prepare_counts_classes_npz(slice_dir):
+    task = prepared_task("vision:cifar10", slice_dir)
+    assert task.num_labels == 10
+    assert task.classes[1] == "automobile"
+
+
+def test_prepare_counts_classes_folder(tmp_path):
+    from .conftest import write_image_folder
+
+    root = write_image_folder(tmp_path / "three", {"train": 2, "test": 1}, ["cat", "dog", "frog"])
+    task = prepared_task("vision:folder", root)
+    assert task.num_labels == 3
+
+
+def test_cifar10_accepts_image_folder(image_folder):
+    assert prepared_task("vision:cifar10", image_folder).num_labels == 10
+
+
+def test_npz_task_rejects_folder(image_folder):
+    with pytest.raises(DataError, match="train.npz does not exist|not found"):
+        prepared_task("vision:npz", image_folder)
+
+
+def test_local_task_needs_data_dir():
+    spec = get_registry().resolve("task", "vision:folder").spec
+    config = resolve_config(spec.preset, overrides=["task=vision:folder", "model=shre-tiny"])
+    with pytest.raises(ConfigError, match="pass --data-dir"):
+        build_task(config).prepare()
+
+
+def test_hub_dataset_offline_error():
+    spec = get_registry().resolve("task", "vision:cifar100").spec
+    config = resolve_config(spec.preset, overrides=["task=vision:cifar100", "model=shre-tiny"])
+    with pytest.raises(DataError, match="uoft-cs/cifar100.*--data-dir"):
+        build_task(config).prepare()
+
+
+def test_image_size_mismatch_error(slice_dir):
+    task = prepared_task("vision:cifar10", slice_dir, "task_options.image_size=224")
+    with pytest.raises(ConfigError, match="image_size 224 differs from the encoder's input size 64"):
+        task.build_model(get_registry())
+
+
+def test_model_without_image_branch(slice_dir):
+    task = prepared_task("vision:cifar10", slice_dir)
+    task.config["model"] = "texttest:text-only"
+    with pytest.raises(UnknownNameError, match="has no image branch"):
+        task.build_model(text_only_registry())
+
+
+def text_only_registry() -> Registry:
+    """The installed plugins plus the plugin 'texttest' with one text encoder, 'text-only'."""
+    plugin = types.ModuleType("texttest")
+
+    @hookimpl
+    def shre_encoders():
+        return [EncoderSpec(name="text-only", factory="torch.nn:Identity", modality="text")]
+
+    plugin.shre_encoders = shre_encoders
+    manager = create_plugin_manager()
+    manager.register_plugin(plugin, PluginInfo("texttest", None, None, "texttest", "1.0", 0.0))
+    return Registry(manager)
+
+
+def test_cache_features_needs_linear_probe(slice_dir):
+    task = prepared_task("vision:cifar10", slice_dir, "task_options.cache_features=true")
+    with pytest.raises(ConfigError, match="needs a linear probe"):
+        task.build_model(get_registry())
+
+
+def test_cached_features_match_full_forward(slice_dir):
+    task = prepared_task(
+        "vision:cifar10", slice_dir, "task_options.cache_features=true", "train.freeze_encoder=true"
+    )
+    model = task.build_model(get_registry())
+    assert isinstance(model, FeatureProbeModel)
+    features = task.dataset("test", model)
+    images = task.splits["test"]
+
+    collate = task.collate_fn("test", model)
+    cached = model(collate([features[index] for index in range(4)]))["logits"]
+    from shre_vision.tasks import ImageClassificationDataset
+    from shre_vision.transforms import build_transform, encoder_data_config
+
+    transform = build_transform(encoder_data_config(model.encoder), {}, training=False)
+    pixels = torch.stack([ImageClassificationDataset(images, transform)[index]["pixel_values"] for index in range(4)])
+    with torch.no_grad():
+        full = model({"pixel_values": pixels})["logits"]
+    assert torch.allclose(cached, full, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_fine_tune_end_to_end(slice_dir, tmp_path):
+    config = fit_config("vision:cifar10", slice_dir, tmp_path / "run",
+                        overrides=("task_options.mixup=0.8",))
+    summary = engine.fit(config)
+    metrics = summary["final_metrics"]["test"]
+    assert set(metrics) >= {"accuracy", "top5", "accuracy_airplane", "loss"}
+    assert 0.0 <= metrics["accuracy"] <= 1.0
+    assert (tmp_path / "run" / "confusion_matrix_test.png").read_bytes()[:4] == b"\x89PNG"
+    assert (tmp_path / "run" / "per_class_accuracy_test.csv").is_file()
+
+
+@pytest.mark.slow
+def test_linear_probe_keeps_encoder_bit_identical(slice_dir, tmp_path):
+    # A timm ResNet has batch-norm buffers, which a probe must not update either.
+    config = fit_config(
+        "vision:cifar10", slice_dir, tmp_path / "probe",
+        overrides=("model=timm:resnet18", "encoder_options.pretrained=false",
+                   "encoder_options.image_size=32", "train.freeze_encoder=true",
+                   "train.max_steps=3", "task_options.mixup=0.8"),
+    )
+    initial = _initial_model_state(config)
+    engine.fit(config)
+    trained = load_file(str(resolve_checkpoint(tmp_path / "probe", which="last") / "model.safetensors"))
+
+    encoder_keys = [key for key in initial if key.startswith("encoders.image.")]
+    assert any(key.endswith("bn1.running_mean") for key in encoder_keys)
+    for key in encoder_keys:
+        assert torch.equal(trained[key], initial[key]), key
+    assert not torch.equal(trained["head.proj.weight"], initial["head.proj.weight"])
+
+
+def _initial_model_state(config) -> dict[str, torch.Tensor]:
+    """Build the run's model as the engine does (same seed): its weights before training."""
+    from accelerate.utils import set_seed
+
+    set_seed(int(config["seed"]))
+    task = build_task(config)
+    task.prepare()
+    state = task.build_model(get_registry()).state_dict()
+    return {key: tensor.clone() for key, tensor in state.items()}
+
+
+@pytest.mark.slow
+def test_cached_probe_end_to_end_and_evaluate(slice_dir, tmp_path):
+    config = fit_config(
+        "vision:cifar10", slice_dir, tmp_path / "cached",
+        overrides=("train.freeze_encoder=true", "task_options.cache_features=true", "train.epochs=2"),
+    )
+    summary = engine.fit(config)
+    results = engine.evaluate(tmp_path / "cached")
+    assert results["test"]["accuracy"] == pytest.approx(summary["best_metrics"]["test"]["accuracy"])
+    lines = [json.loads(line) for line in (tmp_path / "cached" / "metrics.jsonl").read_text().splitlines()]
+    assert any(line["split"] == "test" for line in lines)
+
+
+@pytest.mark.slow
+def test_evaluate_rejects_other_class_count(slice_dir, tmp_path):
+    config = fit_config("vision:cifar10", slice_dir, tmp_path / "run", overrides=("train.max_steps=1",))
+    engine.fit(config)
+    from .conftest import write_image_folder
+
+    other = write_image_folder(tmp_path / "three", {"train": 2, "test": 1}, ["cat", "dog", "frog"])
+    with pytest.raises(DataError, match="trained on 10 classes .* has 3"):
+        engine.evaluate(tmp_path / "run", data_dir=other)
+
+
+@pytest.mark.slow
+def test_predict_writes_class_names(slice_dir, tmp_path):
+    config = fit_config("vision:cifar10", slice_dir, tmp_path / "run", overrides=("train.max_steps=1",))
+    engine.fit(config)
+    paths = engine.predict(tmp_path / "run")
+    lines = paths[0].read_text().splitlines()
+    assert lines[0] == "index,label,class"
+    assert len(lines) == 101
