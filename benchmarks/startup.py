@@ -78,7 +78,9 @@ def write_section(section: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=11, help="timed runs per command")
-    parser.add_argument("--no-write", action="store_true", help=f"print only; leave {PAGE.name} alone")
+    parser.add_argument(
+        "--no-write", action="store_true", help=f"print only; leave {PAGE.name} alone"
+    )
     args = parser.parse_args()
 
     results = {name: median_seconds(command, args.runs) for name, command in COMMANDS.items()}

@@ -13,8 +13,20 @@ from typing import Any
 MARKER = "<!-- shre:hookspecs -->"
 
 GROUPS = (
-    ("Component hooks", ("shre_encoders", "shre_poolers", "shre_heads", "shre_losses", "shre_tasks", "shre_models")),
-    ("Lifecycle hooks", ("shre_configure", "shre_on_fit_start", "shre_on_step_end", "shre_on_evaluate", "shre_on_fit_end")),
+    (
+        "Component hooks",
+        ("shre_encoders", "shre_poolers", "shre_heads", "shre_losses", "shre_tasks", "shre_models"),
+    ),
+    (
+        "Lifecycle hooks",
+        (
+            "shre_configure",
+            "shre_on_fit_start",
+            "shre_on_step_end",
+            "shre_on_evaluate",
+            "shre_on_fit_end",
+        ),
+    ),
     ("Command-line hooks", ("shre_cli_commands",)),
 )
 
@@ -25,7 +37,8 @@ def hookspec_names() -> list[str]:
 
     marker = f"{hookspecs.PROJECT_NAME}_spec"
     return [
-        name for name, function in inspect.getmembers(hookspecs, inspect.isfunction)
+        name
+        for name, function in inspect.getmembers(hookspecs, inspect.isfunction)
         if hasattr(function, marker)
     ]
 

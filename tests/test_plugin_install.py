@@ -62,7 +62,9 @@ PLUGINS = {
 }
 
 
-def write_project(root: Path, distribution: str, entry_point: str | None, source: str | None) -> Path:
+def write_project(
+    root: Path, distribution: str, entry_point: str | None, source: str | None
+) -> Path:
     package = distribution.replace("-", "_")
     project = root / distribution
     (project / package).mkdir(parents=True)
@@ -87,8 +89,19 @@ def plugin_path(tmp_path_factory) -> Path:
     target = tmp_path_factory.mktemp("site")
     projects = [write_project(sources, name, *spec) for name, spec in PLUGINS.items()]
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-         "--no-index", "--target", str(target), *map(str, projects)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "--target",
+            str(target),
+            *map(str, projects),
+        ],
         check=True,
     )
     return target
@@ -98,7 +111,10 @@ def shre(plugin_path: Path, *args: str) -> subprocess.CompletedProcess:
     environment = {**os.environ, "PYTHONPATH": str(plugin_path), "HF_HUB_OFFLINE": "1"}
     return subprocess.run(
         [sys.executable, "-m", "shre_cli.main", *args],
-        capture_output=True, text=True, env=environment, check=False,
+        capture_output=True,
+        text=True,
+        env=environment,
+        check=False,
     )
 
 
@@ -157,7 +173,11 @@ def test_doctor_exits_1_on_problems(doctor):
     ],
 )
 def test_doctor_reports_problem(doctor, plugin, check, text):
-    lines = [line for line in doctor.stdout.splitlines() if line.startswith(f"[error] {plugin}: {check}:")]
+    lines = [
+        line
+        for line in doctor.stdout.splitlines()
+        if line.startswith(f"[error] {plugin}: {check}:")
+    ]
 
     assert any(text in line for line in lines), doctor.stdout
 

@@ -7,7 +7,6 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-
 from shre import ConfigError, loggers
 
 pytest.importorskip("tensorboard")
@@ -32,7 +31,9 @@ def run_fake_fit(trainer: SimpleNamespace) -> None:
     loggers.shre_on_fit_start(trainer=trainer)
     loggers.shre_on_step_end(trainer=trainer, step=1, metrics={"loss": 0.75, "lr": 1e-4})
     loggers.shre_on_step_end(trainer=trainer, step=2, metrics={"loss": 0.5, "lr": 2e-4})
-    loggers.shre_on_evaluate(trainer=trainer, step=2, split="validation", metrics={"accuracy": 0.625})
+    loggers.shre_on_evaluate(
+        trainer=trainer, step=2, split="validation", metrics={"accuracy": 0.625}
+    )
     loggers.shre_on_fit_end(trainer=trainer, summary={})
 
 

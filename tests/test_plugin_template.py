@@ -1,4 +1,4 @@
-"""A package made by ``shre new-plugin`` installs, trains through ``shre train`` and passes its tests.
+"""A package made by ``shre new-plugin`` installs, trains and passes its own tests.
 
 It is installed with ``pip install --target`` into a temporary folder that the
 subprocesses get on ``PYTHONPATH``, so the shared virtual environment is
@@ -18,11 +18,15 @@ import pytest
 pytestmark = pytest.mark.slow
 
 
-def run(args: list[str], site: Path | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
+def run(
+    args: list[str], site: Path | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess:
     environment = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
     if site is not None:
         environment["PYTHONPATH"] = str(site)
-    return subprocess.run(args, capture_output=True, text=True, env=environment, cwd=cwd, check=False)
+    return subprocess.run(
+        args, capture_output=True, text=True, env=environment, cwd=cwd, check=False
+    )
 
 
 def shre(*args: str, site: Path | None = None) -> subprocess.CompletedProcess:
@@ -39,8 +43,19 @@ def generated(tmp_path_factory) -> dict[str, Path]:
     site = tmp_path_factory.mktemp("site")
     package = root / "shre-demo-sentiment"
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-         "--no-index", "--target", str(site), str(package)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "--target",
+            str(site),
+            str(package),
+        ],
         check=True,
     )
     return {"package": package, "site": site, "root": root}
@@ -49,9 +64,22 @@ def generated(tmp_path_factory) -> dict[str, Path]:
 @pytest.fixture(scope="module")
 def trained_run(generated) -> Path:
     run_dir = generated["root"] / "run"
-    result = shre("train", "--task", "demo-sentiment:sentences", "--model", "shre-tiny",
-                  "--max-steps", "4", "--batch-size", "8", "--set", "loggers=[tensorboard]",
-                  "--output-dir", str(run_dir), site=generated["site"])
+    result = shre(
+        "train",
+        "--task",
+        "demo-sentiment:sentences",
+        "--model",
+        "shre-tiny",
+        "--max-steps",
+        "4",
+        "--batch-size",
+        "8",
+        "--set",
+        "loggers=[tensorboard]",
+        "--output-dir",
+        str(run_dir),
+        site=generated["site"],
+    )
     assert result.returncode == 0, result.stderr
     return run_dir
 
@@ -88,7 +116,14 @@ def test_generated_task_evaluates(trained_run, generated):
 def test_generated_task_predicts(trained_run, generated):
     output_dir = generated["root"] / "predictions"
 
-    result = shre("predict", "--checkpoint", str(trained_run), "--output-dir", str(output_dir), site=generated["site"])
+    result = shre(
+        "predict",
+        "--checkpoint",
+        str(trained_run),
+        "--output-dir",
+        str(output_dir),
+        site=generated["site"],
+    )
     written = Path(result.stdout.strip().splitlines()[-1])
 
     assert written.read_text(encoding="utf-8").splitlines()[0] == "index\tprediction"
@@ -96,8 +131,17 @@ def test_generated_task_predicts(trained_run, generated):
 
 def test_generated_tests_pass(generated):
     result = run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(generated["package"] / "tests")],
-        site=generated["site"], cwd=generated["package"],
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            str(generated["package"] / "tests"),
+        ],
+        site=generated["site"],
+        cwd=generated["package"],
     )
 
     assert result.returncode == 0, result.stdout[-3000:]

@@ -29,13 +29,22 @@ print(json.dumps({{"code": code, "heavy": [name for name in {heavy!r} if name in
 
 def run_probe(*args: str) -> dict:
     code = PROBE.format(args=list(args), heavy=HEAVY_MODULES)
-    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    completed = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
     return json.loads(completed.stdout.strip().splitlines()[-1])
 
 
 @pytest.mark.parametrize(
     "args",
-    [("--help",), ("list",), ("list", "tasks"), ("plugins",), ("plugins", "--json"), ("train", "--help")],
+    [
+        ("--help",),
+        ("list",),
+        ("list", "tasks"),
+        ("plugins",),
+        ("plugins", "--json"),
+        ("train", "--help"),
+    ],
     ids=lambda args: " ".join(args),
 )
 def test_command_imports_no_heavy_module(args):
@@ -66,7 +75,9 @@ def load_benchmark():
 def test_benchmark_section_replaces_its_own_section(tmp_path, monkeypatch):
     benchmark = load_benchmark()
     page = tmp_path / "benchmarks.md"
-    page.write_text(f"# Benchmarks\n\nother section\n\n{benchmark.BEGIN}\nold\n{benchmark.END}\n\ntail\n")
+    page.write_text(
+        f"# Benchmarks\n\nother section\n\n{benchmark.BEGIN}\nold\n{benchmark.END}\n\ntail\n"
+    )
     monkeypatch.setattr(benchmark, "PAGE", page)
 
     benchmark.write_section(benchmark.render_section({"shre --help": 0.25}, runs=3))

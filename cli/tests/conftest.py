@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 from click.testing import CliRunner, Result
-
 from shre_cli.main import cli
 
 

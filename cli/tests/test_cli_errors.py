@@ -1,11 +1,10 @@
-"""User errors exit with code 2 and one message naming the value; internal errors keep tracebacks."""
+"""User errors exit with code 2 and name the value; internal errors keep tracebacks."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-
 import shre.engine
 from shre.engine.errors import TrainingInterrupted
 
@@ -32,14 +31,25 @@ def test_train_unknown_model_names_value(run_shre):
 
 
 def test_train_malformed_set_names_override(run_shre):
-    result = run_shre("train", "--task", "glue:cola", "--model", "shre-tiny", "--set", "optimizer.lr", "--dry-run")
+    result = run_shre(
+        "train", "--task", "glue:cola", "--model", "shre-tiny", "--set", "optimizer.lr", "--dry-run"
+    )
 
     assert result.exit_code == 2
     assert "malformed override 'optimizer.lr'" in result.stderr
 
 
 def test_train_unknown_set_key_suggests_key(run_shre):
-    result = run_shre("train", "--task", "glue:cola", "--model", "shre-tiny", "--set", "optimizer.lrr=1", "--dry-run")
+    result = run_shre(
+        "train",
+        "--task",
+        "glue:cola",
+        "--model",
+        "shre-tiny",
+        "--set",
+        "optimizer.lrr=1",
+        "--dry-run",
+    )
 
     assert result.exit_code == 2
     assert "'optimizer.lrr'" in result.stderr
@@ -48,14 +58,25 @@ def test_train_unknown_set_key_suggests_key(run_shre):
 def test_train_missing_config_file_names_file(run_shre, tmp_path):
     missing = tmp_path / "no-such-run.yaml"
 
-    result = run_shre("train", "--task", "glue:cola", "--model", "shre-tiny", "--config", str(missing), "--dry-run")
+    result = run_shre(
+        "train",
+        "--task",
+        "glue:cola",
+        "--model",
+        "shre-tiny",
+        "--config",
+        str(missing),
+        "--dry-run",
+    )
 
     assert result.exit_code == 2
     assert str(missing) in result.stderr
 
 
 def test_train_bad_precision_names_value(run_shre):
-    result = run_shre("train", "--task", "glue:cola", "--model", "shre-tiny", "--precision", "fp8", "--dry-run")
+    result = run_shre(
+        "train", "--task", "glue:cola", "--model", "shre-tiny", "--precision", "fp8", "--dry-run"
+    )
 
     assert result.exit_code == 2
     assert "'fp8'" in result.stderr
@@ -69,14 +90,24 @@ def test_train_without_task_asks_for_task(run_shre):
 
 
 def test_debug_option_prints_traceback(run_shre):
-    result = run_shre("--debug", "train", "--task", "glue:cola2", "--model", "shre-tiny", "--dry-run")
+    result = run_shre(
+        "--debug", "train", "--task", "glue:cola2", "--model", "shre-tiny", "--dry-run"
+    )
 
     assert result.exit_code == 2
     assert "Traceback" in result.stderr
 
 
 def test_debug_variable_prints_traceback(run_shre):
-    result = run_shre("train", "--task", "glue:cola2", "--model", "shre-tiny", "--dry-run", env={"SHRE_DEBUG": "1"})
+    result = run_shre(
+        "train",
+        "--task",
+        "glue:cola2",
+        "--model",
+        "shre-tiny",
+        "--dry-run",
+        env={"SHRE_DEBUG": "1"},
+    )
 
     assert result.exit_code == 2
     assert "Traceback" in result.stderr
@@ -88,7 +119,15 @@ def test_internal_error_keeps_its_exception(run_shre, monkeypatch, tmp_path):
 
     monkeypatch.setattr(shre.engine, "fit", broken_fit)
 
-    result = run_shre("train", "--task", "glue:cola", "--model", "shre-tiny", "--output-dir", str(tmp_path / "run"))
+    result = run_shre(
+        "train",
+        "--task",
+        "glue:cola",
+        "--model",
+        "shre-tiny",
+        "--output-dir",
+        str(tmp_path / "run"),
+    )
 
     assert isinstance(result.exception, RuntimeError)
 
@@ -101,7 +140,15 @@ def test_training_interrupted_exits_130_with_checkpoint(run_shre, monkeypatch, t
 
     monkeypatch.setattr(shre.engine, "fit", interrupted_fit)
 
-    result = run_shre("train", "--task", "glue:cola", "--model", "shre-tiny", "--output-dir", str(tmp_path / "run"))
+    result = run_shre(
+        "train",
+        "--task",
+        "glue:cola",
+        "--model",
+        "shre-tiny",
+        "--output-dir",
+        str(tmp_path / "run"),
+    )
 
     assert result.exit_code == 130
     assert str(checkpoint) in result.stderr
@@ -123,7 +170,14 @@ def test_output_dir_differing_from_resume_is_rejected(run_shre, tmp_path):
     run_dir.mkdir()
     (run_dir / "config.yaml").write_text("task: glue:cola\nmodel: shre-tiny\n", encoding="utf-8")
 
-    result = run_shre("train", "--resume", str(run_dir), "--output-dir", str(Path(tmp_path / "other")), "--dry-run")
+    result = run_shre(
+        "train",
+        "--resume",
+        str(run_dir),
+        "--output-dir",
+        str(Path(tmp_path / "other")),
+        "--dry-run",
+    )
 
     assert result.exit_code == 2
     assert "--output-dir" in result.stderr

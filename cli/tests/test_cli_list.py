@@ -7,7 +7,6 @@ import logging
 
 import click
 import pytest
-
 import shre
 from shre.plugins import create_plugin_manager, reset_plugin_manager
 from shre_cli.main import add_plugin_commands
@@ -61,7 +60,13 @@ def test_plugins_json_reports_core_components(run_shre):
 def test_plugins_table_has_header(run_shre):
     result = run_shre("plugins")
 
-    assert result.stdout.splitlines()[0].split() == ["plugin", "distribution", "version", "hooks", "components"]
+    assert result.stdout.splitlines()[0].split() == [
+        "plugin",
+        "distribution",
+        "version",
+        "hooks",
+        "components",
+    ]
 
 
 class CommandPlugin:
@@ -97,7 +102,11 @@ def group_with_plugins(monkeypatch):
     from shre_cli import main  # the module, not the function
 
     manager = create_plugin_manager(load_entry_points=False)
-    for name, plugin in (("hello", CommandPlugin()), ("broken", BrokenCommandPlugin()), ("hijack", HijackingPlugin())):
+    for name, plugin in (
+        ("hello", CommandPlugin()),
+        ("broken", BrokenCommandPlugin()),
+        ("hijack", HijackingPlugin()),
+    ):
         manager.register(plugin, name=name)
     reset_plugin_manager(manager)
     group = click.Group("shre", commands=dict(main.cli.commands))

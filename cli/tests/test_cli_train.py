@@ -6,9 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-import yaml
-
 import shre.engine
+import yaml
 
 
 def dry_run(run_shre, *args: str) -> dict:
@@ -56,7 +55,12 @@ def test_set_wins_over_config_file(run_shre, tmp_path):
         (["--eval-every", "5"], "train", "eval_every", 5),
         (["--grad-accum", "4"], "train", "grad_accum_steps", 4),
         (["--linear-probe"], "train", "freeze_encoder", True),
-        (["--teacher", "timm:resnet50.a1_in1k"], "task_options", "teacher", "timm:resnet50.a1_in1k"),
+        (
+            ["--teacher", "timm:resnet50.a1_in1k"],
+            "task_options",
+            "teacher",
+            "timm:resnet50.a1_in1k",
+        ),
         (["--data-dir", "data/CoLA"], "data", "dir", "data/CoLA"),
     ],
 )
@@ -115,13 +119,25 @@ def test_train_passes_resume_and_overwrite_to_fit(run_shre, monkeypatch, tmp_pat
 
     def fake_fit(config, *, resume=None, overwrite=False):
         calls.append((config, resume, overwrite))
-        return {"run_dir": config["output_dir"], "best_step": 4, "best_metric": 0.25,
-                "best_metrics": {"validation": {"mcc": 0.25}}}
+        return {
+            "run_dir": config["output_dir"],
+            "best_step": 4,
+            "best_metric": 0.25,
+            "best_metrics": {"validation": {"mcc": 0.25}},
+        }
 
     monkeypatch.setattr(shre.engine, "fit", fake_fit)
 
-    result = run_shre("train", "--task", "glue:cola", "--model", "shre-tiny",
-                      "--output-dir", str(tmp_path / "run"), "--overwrite")
+    result = run_shre(
+        "train",
+        "--task",
+        "glue:cola",
+        "--model",
+        "shre-tiny",
+        "--output-dir",
+        str(tmp_path / "run"),
+        "--overwrite",
+    )
 
     assert result.exit_code == 0, result.output
     assert calls[0][1] is None
@@ -131,7 +147,9 @@ def test_train_passes_resume_and_overwrite_to_fit(run_shre, monkeypatch, tmp_pat
 
 
 def test_evaluate_prints_metrics_table(run_shre, monkeypatch, tmp_path):
-    monkeypatch.setattr(shre.engine, "evaluate", lambda checkpoint, **kwargs: {"validation": {"mcc": 0.5}})
+    monkeypatch.setattr(
+        shre.engine, "evaluate", lambda checkpoint, **kwargs: {"validation": {"mcc": 0.5}}
+    )
 
     result = run_shre("evaluate", "--checkpoint", str(tmp_path))
 
@@ -148,8 +166,16 @@ def test_evaluate_json_is_split_to_metrics(run_shre, monkeypatch, tmp_path):
 
     monkeypatch.setattr(shre.engine, "evaluate", fake_evaluate)
 
-    result = run_shre("evaluate", "--checkpoint", str(tmp_path), "--split", "validation",
-                      "--batch-size", "8", "--json")
+    result = run_shre(
+        "evaluate",
+        "--checkpoint",
+        str(tmp_path),
+        "--split",
+        "validation",
+        "--batch-size",
+        "8",
+        "--json",
+    )
 
     assert json.loads(result.stdout) == {"validation": {"mcc": 0.5}}
     assert received["split"] == "validation"
@@ -160,7 +186,9 @@ def test_predict_prints_written_files(run_shre, monkeypatch, tmp_path):
     written = [tmp_path / "CoLA.tsv"]
     monkeypatch.setattr(shre.engine, "predict", lambda checkpoint, **kwargs: written)
 
-    result = run_shre("predict", "--checkpoint", str(tmp_path), "--output-dir", str(tmp_path / "out"))
+    result = run_shre(
+        "predict", "--checkpoint", str(tmp_path), "--output-dir", str(tmp_path / "out")
+    )
 
     assert result.exit_code == 0, result.output
     assert result.stdout.strip() == str(Path(written[0]))

@@ -25,7 +25,6 @@ from importlib import metadata
 from typing import Any
 
 import pluggy
-
 from shre.plugins import ENTRY_POINT_GROUP, PluginManager
 from shre.registry import KINDS, PLURALS, Registry
 from shre.specs import SPEC_TYPES
@@ -77,7 +76,11 @@ def probe_import(module: str, timeout: float = 60.0) -> dict[str, Any]:
     code = _IMPORT_PROBE.format(heavy=HEAVY_MODULES, module=module)
     try:
         completed = subprocess.run(
-            [sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout, check=False
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
         )
     except subprocess.TimeoutExpired:
         return {"error": f"import took more than {timeout:.0f} s"}
@@ -97,7 +100,9 @@ def _check_import(name: str, module: str) -> list[Finding]:
     if probe["heavy"]:
         findings.append(
             Finding(
-                name, "import", "error",
+                name,
+                "import",
+                "error",
                 f"importing {module!r} imports {', '.join(probe['heavy'])}; move those imports "
                 "into the factories so that 'shre list' stays fast",
             )
@@ -105,7 +110,9 @@ def _check_import(name: str, module: str) -> list[Finding]:
     elif probe["seconds"] > SLOW_IMPORT_SECONDS:
         findings.append(
             Finding(
-                name, "import", "warning",
+                name,
+                "import",
+                "warning",
                 f"import takes {probe['seconds']:.2f} s (more than {SLOW_IMPORT_SECONDS} s); "
                 "defer the slow imports to the factories",
             )
@@ -117,12 +124,16 @@ def _check_api_version(name: str, plugin: Any) -> Finding:
     declared = getattr(plugin, "SHRE_API_VERSION", None)
     if declared is None:
         return Finding(
-            name, "api version", "warning",
+            name,
+            "api version",
+            "warning",
             f"declares no SHRE_API_VERSION; add SHRE_API_VERSION = {API_VERSION!r} to the module",
         )
     if not is_api_compatible(str(declared)):
         return Finding(
-            name, "api version", "error",
+            name,
+            "api version",
+            "error",
             f"written for plugin API {declared}, but shre-core provides {API_VERSION}; "
             f"install a release of the plugin for API {API_VERSION}",
         )
@@ -166,7 +177,11 @@ def _check_components(name: str, manager: PluginManager) -> list[Finding]:
             try:
                 specs = list(implementation.function() or ())
             except Exception as error:  # noqa: BLE001 - report, do not stop the doctor
-                findings.append(Finding(name, hook_name, "error", f"hook raised {type(error).__name__}: {error}"))
+                findings.append(
+                    Finding(
+                        name, hook_name, "error", f"hook raised {type(error).__name__}: {error}"
+                    )
+                )
                 continue
 
             problems = []
@@ -204,7 +219,9 @@ def check_entry_point(entry_point: metadata.EntryPoint) -> list[Finding]:
     try:
         plugin = entry_point.load()
     except Exception as error:  # noqa: BLE001 - report, do not stop the doctor
-        findings.append(Finding(name, "import", "error", f"loading {entry_point.value!r} failed: {error}"))
+        findings.append(
+            Finding(name, "import", "error", f"loading {entry_point.value!r} failed: {error}")
+        )
         return findings
 
     findings.append(_check_api_version(name, plugin))
@@ -224,7 +241,9 @@ def check_clashes(registry: Registry) -> list[Finding]:
                 others = ", ".join(other for other in providers if other != provider)
                 findings.append(
                     Finding(
-                        provider.partition(":")[0], "name clash", "error",
+                        provider.partition(":")[0],
+                        "name clash",
+                        "error",
                         f"{kind} {short_name!r} is also provided by {others}; "
                         f"'{short_name}' alone is ambiguous, so rename one of them",
                     )
@@ -246,10 +265,13 @@ def check_distributions() -> list[Finding]:
         if not any(point.group == ENTRY_POINT_GROUP for point in distribution.entry_points):
             findings.append(
                 Finding(
-                    dist_name, "entry point", "error",
-                    f"distribution {dist_name!r} is installed but registers no '{ENTRY_POINT_GROUP}' "
-                    f"entry point, so shre never loads it; add [project.entry-points.{ENTRY_POINT_GROUP}] "
-                    "to its pyproject.toml and reinstall",
+                    dist_name,
+                    "entry point",
+                    "error",
+                    f"distribution {dist_name!r} is installed but registers no "
+                    f"'{ENTRY_POINT_GROUP}' entry point, so shre never loads it; add "
+                    f"[project.entry-points.{ENTRY_POINT_GROUP}] to its pyproject.toml "
+                    "and reinstall",
                 )
             )
     return findings
@@ -261,13 +283,17 @@ def run_doctor() -> list[Finding]:
 
     findings: list[Finding] = []
     owners: dict[str, str | None] = {}
-    entry_points = sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda point: point.name)
+    entry_points = sorted(
+        metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda point: point.name
+    )
     for entry_point in entry_points:
         distribution = entry_point.dist.name if entry_point.dist else None
         if entry_point.name in owners:
             findings.append(
                 Finding(
-                    entry_point.name, "entry point", "error",
+                    entry_point.name,
+                    "entry point",
+                    "error",
                     f"plugin name {entry_point.name!r} is registered by both "
                     f"{owners[entry_point.name]} and {distribution}; uninstall one of them",
                 )

@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import click
-
 from shre.errors import ShreError
 
 logger = logging.getLogger(__name__)
@@ -117,13 +116,16 @@ def add_plugin_commands(group: click.Group = cli) -> None:
         except Exception as error:  # noqa: BLE001 - a broken plugin must not stop the CLI
             logger.warning(
                 "plugin %r: hook shre_cli_commands failed with %s: %s",
-                implementation.plugin_name, type(error).__name__, error,
+                implementation.plugin_name,
+                type(error).__name__,
+                error,
             )
         for name, command in builtin.items():
             if group.commands.get(name) is not command:
                 logger.warning(
                     "plugin %r replaced the built-in command %r; the built-in one is kept",
-                    implementation.plugin_name, name,
+                    implementation.plugin_name,
+                    name,
                 )
                 group.commands[name] = command
 

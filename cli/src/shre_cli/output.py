@@ -32,7 +32,8 @@ def render_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
             widths[index] = max(widths[index], len(cell))
 
     def line(values: Sequence[str]) -> str:
-        return "  ".join(value.ljust(width) for value, width in zip(values, widths)).rstrip()
+        padded = [value.ljust(width) for value, width in zip(values, widths, strict=True)]
+        return "  ".join(padded).rstrip()
 
     lines = [line(headers), line(["-" * width for width in widths])]
     lines.extend(line(row) for row in cells)
@@ -50,7 +51,5 @@ def echo_json(data: Any) -> None:
 def metrics_rows(metrics: Mapping[str, Mapping[str, float]]) -> list[list[Any]]:
     """Turn ``{split: {metric: value}}`` into ``[split, metric, value]`` rows."""
     return [
-        [split, name, value]
-        for split, values in metrics.items()
-        for name, value in values.items()
+        [split, name, value] for split, values in metrics.items() for name, value in values.items()
     ]

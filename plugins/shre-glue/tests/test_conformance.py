@@ -8,14 +8,17 @@ import pytest
 @pytest.fixture(scope="module")
 def tiny_bert_dir(tmp_path_factory):
     """A 1-layer, width-32 BERT with the shipped uncased tokenizer, saved like a Hub checkpoint."""
-    from transformers import BertConfig, BertModel
-
     from shre_glue.encoders import shipped_tokenizer
+    from transformers import BertConfig, BertModel
 
     tokenizer = shipped_tokenizer()
     config = BertConfig(
-        vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=1,
-        num_attention_heads=2, intermediate_size=64, max_position_embeddings=64,
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=64,
     )
     directory = tmp_path_factory.mktemp("tiny-bert")
     BertModel(config).save_pretrained(directory)

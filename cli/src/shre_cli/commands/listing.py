@@ -58,7 +58,9 @@ def list_components(kind: str | None) -> None:
             click.echo(f"(no {PLURALS[current]}; install a plugin such as shre-glue)")
             continue
         rows = [_spec_row(spec) for spec in specs]
-        detail = {"task": "modality; metrics", "model": "encoders", "encoder": "modality"}.get(current)
+        detail = {"task": "modality; metrics", "model": "encoders", "encoder": "modality"}.get(
+            current
+        )
         if detail:
             echo_table(["name", detail, "description"], rows)
         else:

@@ -15,7 +15,6 @@ from importlib.abc import Traversable
 from pathlib import Path
 
 import click
-
 from shre.errors import ConfigError
 
 TEMPLATE_SUFFIX = ".tmpl"
@@ -108,4 +107,6 @@ def new_plugin(name: str, output_dir: Path) -> None:
     click.echo("next steps:")
     click.echo(f"  pip install -e '{target}[test]'")
     click.echo(f"  pytest {target}")
-    click.echo(f"  shre train --task {names['namespace']}:sentences --model shre-tiny --max-steps 30")
+    click.echo(
+        f"  shre train --task {names['namespace']}:sentences --model shre-tiny --max-steps 30"
+    )

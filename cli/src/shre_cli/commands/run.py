@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import click
-
 from shre.config import PRECISIONS
 from shre.errors import ConfigError
+
 from shre_cli.output import echo_json, echo_table, metrics_rows
 
 RUN_CONFIG_FILE = "config.yaml"
@@ -111,7 +111,14 @@ def build_train_config(
 
 def _summary_rows(summary: Mapping[str, Any], config: Mapping[str, Any]) -> list[list[Any]]:
     rows: list[list[Any]] = [["run directory", summary.get("run_dir", config["output_dir"])]]
-    for key in ("steps", "main_metric", "best_step", "best_metric", "last_checkpoint", "run_seconds"):
+    for key in (
+        "steps",
+        "main_metric",
+        "best_step",
+        "best_metric",
+        "last_checkpoint",
+        "run_seconds",
+    ):
         if key in summary:
             rows.append([key.replace("_", " "), summary[key]])
 
@@ -121,14 +128,18 @@ def _summary_rows(summary: Mapping[str, Any], config: Mapping[str, Any]) -> list
             continue
         for name, metric in value.items():
             if isinstance(metric, Mapping):
-                rows.extend([f"{key.replace('_', ' ')} {name}/{inner}", v] for inner, v in metric.items())
+                rows.extend(
+                    [f"{key.replace('_', ' ')} {name}/{inner}", v] for inner, v in metric.items()
+                )
             else:
                 rows.append([f"{key.replace('_', ' ')} {name}", metric])
     return rows
 
 
 @click.command()
-@click.option("--task", help="Task to train, e.g. glue:cola ('shre list tasks'). Optional with --resume.")
+@click.option(
+    "--task", help="Task to train, e.g. glue:cola ('shre list tasks'). Optional with --resume."
+)
 @click.option(
     "--model",
     help="Model or encoder to train, e.g. shre-tiny or hf:bert-base-uncased ('shre list models').",
@@ -141,17 +152,34 @@ def _summary_rows(summary: Mapping[str, Any], config: Mapping[str, Any]) -> list
 @click.option(
     "--output-dir",
     type=click.Path(file_okay=False, path_type=Path),
-    help=f"Run directory for config, metrics and checkpoints [default: {DEFAULT_RUNS_DIR}/<task>-<model>-<UTC time>].",
+    help=(
+        "Run directory for config, metrics and checkpoints "
+        f"[default: {DEFAULT_RUNS_DIR}/<task>-<model>-<UTC time>]."
+    ),
 )
-@click.option("--max-steps", type=click.IntRange(min=1), help="Stop after this many optimiser steps (sets train.max_steps).")
-@click.option("--epochs", type=click.IntRange(min=1), help="Passes over the training split (sets train.epochs).")
+@click.option(
+    "--max-steps",
+    type=click.IntRange(min=1),
+    help="Stop after this many optimiser steps (sets train.max_steps).",
+)
+@click.option(
+    "--epochs",
+    type=click.IntRange(min=1),
+    help="Passes over the training split (sets train.epochs).",
+)
 @click.option(
     "--batch-size",
     type=click.IntRange(min=1),
     help="Training examples per micro-batch in each process (sets train.batch_size).",
 )
-@click.option("--lr", type=click.FloatRange(min=0, min_open=True), help="Peak learning rate (sets optimizer.lr).")
-@click.option("--seed", type=int, help="Random seed of initialisation, shuffling and dropout (sets seed).")
+@click.option(
+    "--lr",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Peak learning rate (sets optimizer.lr).",
+)
+@click.option(
+    "--seed", type=int, help="Random seed of initialisation, shuffling and dropout (sets seed)."
+)
 @click.option(
     "--precision",
     type=click.Choice(PRECISIONS),
@@ -160,13 +188,19 @@ def _summary_rows(summary: Mapping[str, Any], config: Mapping[str, Any]) -> list
 @click.option(
     "--init",
     type=click.Path(exists=True, path_type=Path),
-    help="Initialise the encoders from the encoders.<modality>.* weights of a run or checkpoint directory.",
+    help=(
+        "Initialise the encoders from the encoders.<modality>.* weights "
+        "of a run or checkpoint directory."
+    ),
 )
 @click.option(
     "--resume",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     metavar="RUN_DIR",
-    help="Continue an interrupted run from its last checkpoint; task, model and config come from RUN_DIR/config.yaml.",
+    help=(
+        "Continue an interrupted run from its last checkpoint. "
+        "Task, model and config come from RUN_DIR/config.yaml."
+    ),
 )
 @click.option("--overwrite", is_flag=True, help="Replace the contents of an existing --output-dir.")
 @click.option(
@@ -183,10 +217,25 @@ def _summary_rows(summary: Mapping[str, Any], config: Mapping[str, Any]) -> list
     metavar="KEY=VALUE",
     help="Override one config key, value read as YAML, e.g. --set optimizer.lr=2e-5 (repeatable).",
 )
-@click.option("--dry-run", is_flag=True, help="Print the resolved config as YAML and exit without training.")
-@click.option("--linear-probe", is_flag=True, default=None, help="Freeze the encoder; train only pooler and head (sets train.freeze_encoder).")
-@click.option("--eval-every", type=click.IntRange(min=1), help="Evaluate every N optimiser steps (sets train.eval_every; default: each epoch).")
-@click.option("--grad-accum", type=click.IntRange(min=1), help="Micro-batches accumulated per optimiser step (sets train.grad_accum_steps).")
+@click.option(
+    "--dry-run", is_flag=True, help="Print the resolved config as YAML and exit without training."
+)
+@click.option(
+    "--linear-probe",
+    is_flag=True,
+    default=None,
+    help="Freeze the encoder; train only pooler and head (sets train.freeze_encoder).",
+)
+@click.option(
+    "--eval-every",
+    type=click.IntRange(min=1),
+    help="Evaluate every N optimiser steps (sets train.eval_every; default: each epoch).",
+)
+@click.option(
+    "--grad-accum",
+    type=click.IntRange(min=1),
+    help="Micro-batches accumulated per optimiser step (sets train.grad_accum_steps).",
+)
 @click.option("--teacher", help="Teacher model of a distillation task (sets task_options.teacher).")
 def train(
     task: str | None,
@@ -238,8 +287,12 @@ def train(
         "task_options.teacher": teacher,
     }
     config = build_train_config(
-        task=task, model=model, config_file=config_file, overrides=overrides,
-        options=options, resume=resume,
+        task=task,
+        model=model,
+        config_file=config_file,
+        overrides=overrides,
+        options=options,
+        resume=resume,
     )
 
     if dry_run:
@@ -279,15 +332,30 @@ def train(
     type=click.Path(file_okay=False, path_type=Path),
     help="Directory of the task's data files [default: data.dir of the saved run config].",
 )
-@click.option("--batch-size", type=click.IntRange(min=1), help="Evaluation examples per batch in each process.")
-@click.option("--json", "as_json", is_flag=True, help="Print {split: {metric: value}} as JSON instead of a table.")
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    help="Evaluation examples per batch in each process.",
+)
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print {split: {metric: value}} as JSON instead of a table.",
+)
 def evaluate(
-    checkpoint: Path, split: str | None, data_dir: Path | None, batch_size: int | None, as_json: bool
+    checkpoint: Path,
+    split: str | None,
+    data_dir: Path | None,
+    batch_size: int | None,
+    as_json: bool,
 ) -> None:
     """Compute a trained model's metrics over whole splits."""
     import shre.engine
 
-    metrics = shre.engine.evaluate(checkpoint, split=split, data_dir=data_dir, batch_size=batch_size)
+    metrics = shre.engine.evaluate(
+        checkpoint, split=split, data_dir=data_dir, batch_size=batch_size
+    )
     if as_json:
         echo_json(metrics)
         return
@@ -312,7 +380,9 @@ def evaluate(
     type=click.Path(file_okay=False, path_type=Path),
     help="Directory for the prediction files [default: predictions/ in the run directory].",
 )
-@click.option("--batch-size", type=click.IntRange(min=1), help="Examples per batch in each process.")
+@click.option(
+    "--batch-size", type=click.IntRange(min=1), help="Examples per batch in each process."
+)
 def predict(
     checkpoint: Path,
     split: str | None,

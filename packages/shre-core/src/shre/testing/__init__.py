@@ -21,8 +21,8 @@ from shre.testing.conformance import (
     CheckResult,
     ConformanceReport,
     assert_plugin_conforms,
-    check_plugin,
     check_imports_without,
+    check_plugin,
 )
 
 __all__ = [

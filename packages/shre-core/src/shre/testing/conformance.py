@@ -27,8 +27,6 @@ HEAVY_MODULES = ("torch", "transformers", "timm", "datasets")
 TINY_OPTIONS_ATTRIBUTE = "SHRE_TINY_OPTIONS"
 
 
-
-
 @dataclass(frozen=True)
 class CheckResult:
     """One check on one component; ``passed`` is ``None`` for a skipped check."""
@@ -40,7 +38,9 @@ class CheckResult:
 
     def line(self) -> str:
         status = {True: "ok", False: "FAILED", None: "skipped"}[self.passed]
-        return f"{status}: {self.component}: {self.check}" + (f": {self.message}" if self.message else "")
+        return f"{status}: {self.component}: {self.check}" + (
+            f": {self.message}" if self.message else ""
+        )
 
 
 @dataclass
@@ -61,7 +61,9 @@ class ConformanceReport:
         """Raise ``AssertionError`` listing every failed check."""
         if self.problems:
             lines = "\n".join(result.line() for result in self.problems)
-            raise AssertionError(f"plugin {self.plugin!r} fails {len(self.problems)} check(s):\n{lines}")
+            raise AssertionError(
+                f"plugin {self.plugin!r} fails {len(self.problems)} check(s):\n{lines}"
+            )
 
 
 def check_imports_without(module: str, heavy: Iterable[str] = HEAVY_MODULES) -> list[str]:
@@ -76,7 +78,9 @@ def check_imports_without(module: str, heavy: Iterable[str] = HEAVY_MODULES) -> 
         f"importlib.import_module({module!r})\n"
         f"print(','.join(name for name in {heavy!r} if name in sys.modules))\n"
     )
-    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    completed = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False
+    )
     if completed.returncode != 0:
         raise AssertionError(f"importing {module!r} failed:\n{completed.stderr.strip()}")
     output = completed.stdout.strip().splitlines()
@@ -115,12 +119,20 @@ def check_plugin(
 
     if check_import and module_name:
         heavy = check_imports_without(module_name)
-        report.add(module_name, "imports without heavy modules", not heavy,
-                   f"importing it imports {', '.join(heavy)}; import them inside the factories" if heavy else "")
+        report.add(
+            module_name,
+            "imports without heavy modules",
+            not heavy,
+            f"importing it imports {', '.join(heavy)}; import them inside the factories"
+            if heavy
+            else "",
+        )
 
     declared = getattr(plugin, "SHRE_API_VERSION", None)
     report.add(
-        name, "api version", declared is not None and is_api_compatible(str(declared)),
+        name,
+        "api version",
+        declared is not None and is_api_compatible(str(declared)),
         f"declares {declared!r}; core provides {API_VERSION!r}",
     )
 
@@ -145,7 +157,9 @@ def assert_plugin_conforms(plugin: Any, **options: Any) -> ConformanceReport:
     return report
 
 
-def _collect_specs(manager: PluginManager, name: str, report: ConformanceReport) -> dict[str, list[ComponentSpec]]:
+def _collect_specs(
+    manager: PluginManager, name: str, report: ConformanceReport
+) -> dict[str, list[ComponentSpec]]:
     specs: dict[str, list[ComponentSpec]] = {}
     for kind in KINDS:
         hook_name = f"shre_{PLURALS[kind]}"
@@ -157,15 +171,29 @@ def _collect_specs(manager: PluginManager, name: str, report: ConformanceReport)
                 continue
 
             names = [getattr(spec, "name", None) for spec in returned]
-            wrong = [type(spec).__name__ for spec in returned if not isinstance(spec, SPEC_TYPES[kind])]
-            report.add(name, f"{hook_name} returns {SPEC_TYPES[kind].__name__}", not wrong,
-                       f"got {', '.join(wrong)}" if wrong else "")
+            wrong = [
+                type(spec).__name__ for spec in returned if not isinstance(spec, SPEC_TYPES[kind])
+            ]
+            report.add(
+                name,
+                f"{hook_name} returns {SPEC_TYPES[kind].__name__}",
+                not wrong,
+                f"got {', '.join(wrong)}" if wrong else "",
+            )
             duplicates = sorted({item for item in names if names.count(item) > 1})
-            report.add(name, f"{hook_name} names are unique", not duplicates,
-                       f"returned twice: {duplicates}" if duplicates else "")
+            report.add(
+                name,
+                f"{hook_name} names are unique",
+                not duplicates,
+                f"returned twice: {duplicates}" if duplicates else "",
+            )
             bad = [item for item in names if not isinstance(item, str) or not item or ":" in item]
-            report.add(name, f"{hook_name} names have no ':'", not bad, f"invalid: {bad}" if bad else "")
-            specs[kind] = [spec.with_plugin(name) for spec in returned if isinstance(spec, SPEC_TYPES[kind])]
+            report.add(
+                name, f"{hook_name} names have no ':'", not bad, f"invalid: {bad}" if bad else ""
+            )
+            specs[kind] = [
+                spec.with_plugin(name) for spec in returned if isinstance(spec, SPEC_TYPES[kind])
+            ]
     return specs
 
 
@@ -192,20 +220,40 @@ def _check_builds(
         _run(report, spec, tiny_options, shapes.check_task)
     for spec in specs.get("model", []):
         bad = sorted(modality for modality in spec.encoders if modality not in MODALITIES)
-        report.add(f"model {spec.qualified_name}", "encoder modalities are known", not bad,
-                   f"unknown modalities {bad}; use {', '.join(MODALITIES)}" if bad else "")
+        report.add(
+            f"model {spec.qualified_name}",
+            "encoder modalities are known",
+            not bad,
+            f"unknown modalities {bad}; use {', '.join(MODALITIES)}" if bad else "",
+        )
 
 
-def _run(report: ConformanceReport, spec: ComponentSpec, tiny_options: Mapping[str, Any], check: Any, **extra: Any) -> Any:
+def _run(
+    report: ConformanceReport,
+    spec: ComponentSpec,
+    tiny_options: Mapping[str, Any],
+    check: Any,
+    **extra: Any,
+) -> Any:
     component = f"{spec.kind} {spec.qualified_name}"
     key = f"{spec.kind}:{spec.name}"
     if key in tiny_options and tiny_options[key] is None:
-        report.add(component, "builds and meets its contract", None, f"skipped by {TINY_OPTIONS_ATTRIBUTE}[{key!r}]")
+        report.add(
+            component,
+            "builds and meets its contract",
+            None,
+            f"skipped by {TINY_OPTIONS_ATTRIBUTE}[{key!r}]",
+        )
         return None
     options = dict(tiny_options.get(key) or {})
     if spec.parametric and "argument" not in options:
-        report.add(component, "builds and meets its contract", None,
-                   f"parametric; add {{'argument': ...}} under {key!r} in {TINY_OPTIONS_ATTRIBUTE} to check it")
+        report.add(
+            component,
+            "builds and meets its contract",
+            None,
+            f"parametric; add {{'argument': ...}} under {key!r} "
+            f"in {TINY_OPTIONS_ATTRIBUTE} to check it",
+        )
         return None
 
     try:

@@ -42,7 +42,11 @@ def shre_plugins() -> Iterator[Callable[..., Any]]:
         manager = create_plugin_manager(load_entry_points=False)
         for index, plugin in enumerate(plugins):
             plugin = importlib.import_module(plugin) if isinstance(plugin, str) else plugin
-            name = names[index] if names else getattr(plugin, "__name__", type(plugin).__name__).rpartition(".")[2]
+            name = (
+                names[index]
+                if names
+                else getattr(plugin, "__name__", type(plugin).__name__).rpartition(".")[2]
+            )
             info = PluginInfo(name, None, None, getattr(plugin, "__name__", name), API_VERSION, 0.0)
             manager.register_plugin(plugin, info)
         reset_plugin_manager(manager)

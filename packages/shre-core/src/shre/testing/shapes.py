@@ -27,7 +27,9 @@ SENTENCES = ["a tiny encoder reads this sentence.", "and this one, which is a li
 class StandInEncoder(nn.Module):
     """Encoder attributes for poolers when the plugin provides no encoder."""
 
-    def __init__(self, width: int = WIDTH, modality: str = "text", num_prefix_tokens: int = 1) -> None:
+    def __init__(
+        self, width: int = WIDTH, modality: str = "text", num_prefix_tokens: int = 1
+    ) -> None:
         super().__init__()
         self.width = width
         self.modality = modality
@@ -43,7 +45,9 @@ def encoder_batch(encoder: nn.Module) -> dict[str, torch.Tensor]:
     tokenizer = getattr(encoder, "tokenizer", None)
     if tokenizer is not None:
         max_length = int(getattr(encoder, "max_length", 32))
-        encoded = tokenizer(SENTENCES, padding=True, truncation=True, max_length=max_length, return_tensors="pt")
+        encoded = tokenizer(
+            SENTENCES, padding=True, truncation=True, max_length=max_length, return_tensors="pt"
+        )
         return dict(encoded)
     input_ids = torch.randint(0, 100, (BATCH_SIZE, NUM_TOKENS))
     return {"input_ids": input_ids, "attention_mask": torch.ones_like(input_ids)}
@@ -58,7 +62,9 @@ def check_encoder(spec: ComponentSpec, options: Mapping[str, Any]) -> nn.Module:
             f"built modality {encoder.modality!r} differs from the spec's {spec.modality!r}"
         )
     if spec.width is not None and not options:
-        assert encoder.width == spec.width, f"built width {encoder.width} differs from the spec's {spec.width}"
+        assert encoder.width == spec.width, (
+            f"built width {encoder.width} differs from the spec's {spec.width}"
+        )
     if encoder.modality == "image":
         for attribute in ("image_size", "mean", "std"):
             assert hasattr(encoder, attribute), f"image encoder has no attribute {attribute!r}"
@@ -66,16 +72,26 @@ def check_encoder(spec: ComponentSpec, options: Mapping[str, Any]) -> nn.Module:
     encoder.eval()
     with torch.no_grad():
         hidden = encoder(encoder_batch(encoder))
-    assert isinstance(hidden, torch.Tensor), f"forward returned {type(hidden).__name__}, expected a tensor"
+    assert isinstance(hidden, torch.Tensor), (
+        f"forward returned {type(hidden).__name__}, expected a tensor"
+    )
     assert hidden.dim() == 3, f"output shape {tuple(hidden.shape)} is not (B, T, D)"
-    assert hidden.shape[0] == BATCH_SIZE, f"output batch size {hidden.shape[0]}, expected {BATCH_SIZE}"
-    assert hidden.shape[2] == encoder.width, f"output width {hidden.shape[2]} differs from encoder.width {encoder.width}"
-    assert hidden.shape[1] > encoder.num_prefix_tokens, "output has no tokens after the prefix tokens"
+    assert hidden.shape[0] == BATCH_SIZE, (
+        f"output batch size {hidden.shape[0]}, expected {BATCH_SIZE}"
+    )
+    assert hidden.shape[2] == encoder.width, (
+        f"output width {hidden.shape[2]} differs from encoder.width {encoder.width}"
+    )
+    assert hidden.shape[1] > encoder.num_prefix_tokens, (
+        "output has no tokens after the prefix tokens"
+    )
     assert torch.isfinite(hidden).all(), "output has NaN or infinite values"
     return encoder
 
 
-def check_pooler(spec: ComponentSpec, options: Mapping[str, Any], encoders: Mapping[str, nn.Module]) -> nn.Module:
+def check_pooler(
+    spec: ComponentSpec, options: Mapping[str, Any], encoders: Mapping[str, nn.Module]
+) -> nn.Module:
     modality = getattr(spec, "modality", None)
     encoder = encoders.get(modality) if modality else next(iter(encoders.values()), None)
     encoder = encoder or StandInEncoder(modality=modality or "text")
@@ -87,19 +103,27 @@ def check_pooler(spec: ComponentSpec, options: Mapping[str, Any], encoders: Mapp
     attention_mask[1, -2:] = 0
 
     pooled = pooler(hidden, attention_mask)
-    assert isinstance(pooled, torch.Tensor), f"forward returned {type(pooled).__name__}, expected a tensor"
-    assert tuple(pooled.shape) == (BATCH_SIZE, width), f"output shape {tuple(pooled.shape)}, expected (B, D) = {(BATCH_SIZE, width)}"
+    assert isinstance(pooled, torch.Tensor), (
+        f"forward returned {type(pooled).__name__}, expected a tensor"
+    )
+    assert tuple(pooled.shape) == (BATCH_SIZE, width), (
+        f"output shape {tuple(pooled.shape)}, expected (B, D) = {(BATCH_SIZE, width)}"
+    )
     assert torch.isfinite(pooled).all(), "output has NaN or infinite values"
 
     unmasked = pooler(hidden, None)
-    assert tuple(unmasked.shape) == (BATCH_SIZE, width), "output without attention mask is not (B, D)"
+    assert tuple(unmasked.shape) == (BATCH_SIZE, width), (
+        "output without attention mask is not (B, D)"
+    )
     return pooler
 
 
 def check_head(spec: ComponentSpec, options: Mapping[str, Any]) -> nn.Module:
     head = spec.build(width=WIDTH, num_outputs=NUM_OUTPUTS, **options)
     logits = head(torch.randn(BATCH_SIZE, WIDTH))
-    assert isinstance(logits, torch.Tensor), f"forward returned {type(logits).__name__}, expected a tensor"
+    assert isinstance(logits, torch.Tensor), (
+        f"forward returned {type(logits).__name__}, expected a tensor"
+    )
     assert tuple(logits.shape) == (BATCH_SIZE, NUM_OUTPUTS), (
         f"output shape {tuple(logits.shape)}, expected (B, C) = {(BATCH_SIZE, NUM_OUTPUTS)}"
     )
@@ -141,7 +165,9 @@ def check_task(spec: ComponentSpec, options: Mapping[str, Any]) -> Task:
     assert spec.main_metric == "loss" or spec.main_metric in metrics, (
         f"main_metric {spec.main_metric!r} is not among metrics {metrics}"
     )
-    config = resolve_config(preset=spec.preset, overrides=[f"{key}={value}" for key, value in options.items()])
+    config = resolve_config(
+        preset=spec.preset, overrides=[f"{key}={value}" for key, value in options.items()]
+    )
     config["task"] = spec.qualified_name
 
     task = spec.load()(spec, config)
