@@ -152,6 +152,7 @@ def check_loss(spec: ComponentSpec, options: Mapping[str, Any]) -> nn.Module:
         except (RuntimeError, ValueError, IndexError, TypeError) as error:
             errors.append(f"logits {tuple(logits.shape)}: {type(error).__name__}: {error}")
             continue
+        assert value.requires_grad, "the loss does not depend on the logits, so no gradient flows"
         value.backward()
         assert logits.grad is not None, "no gradient reaches the logits"
         assert torch.isfinite(logits.grad).all(), "gradient has NaN or infinite values"
