@@ -124,13 +124,6 @@ class ImageClassificationTask(Task):
             "evaluate it on data with the same classes, or fine-tune a new head on this data"
         )
 
-    def restore_classes(self) -> None:
-        """Take the class names from ``task_options.classes`` of a saved run (no data read)."""
-        trained = self.option("classes")
-        if trained:
-            self.classes = [str(name) for name in trained]
-            self.num_labels = len(self.classes)
-
     def _load_hub_split(self, name: str) -> ImageSplit:
         if self.hub_name is None:
             raise ConfigError(f"task {self.name!r} reads local files; pass --data-dir DIR")

@@ -31,12 +31,14 @@ class ImageTeacher(nn.Module):
         model: a timm classifier (takes a tensor) or a shre ``TaskModel``
             (takes a batch dict and returns ``{"logits": ...}``).
         num_classes: C.
+        class_names: the C class names, when known.
     """
 
-    def __init__(self, model: nn.Module, num_classes: int) -> None:
+    def __init__(self, model: nn.Module, num_classes: int, class_names: list[str] | None = None) -> None:
         super().__init__()
         self.model = model
         self.num_classes = num_classes
+        self.class_names = class_names
         self.takes_batch = not hasattr(model, "forward_features")
         self.requires_grad_(False)
         self.eval()
@@ -108,7 +110,8 @@ def _load_shre_teacher(path: Path) -> tuple[ImageTeacher, dict[str, Any]]:
             "an image teacher must come from an image classification run (vision:*)"
         )
 
-    options = task.config.get("task_options", {}) if hasattr(task, "config") else {}
+    options = task.config.get("task_options", {})
+    class_names = options.get("classes")
     size = int(encoder.image_size)
     data_config = {
         "input_size": (3, size, size),
@@ -117,4 +120,5 @@ def _load_shre_teacher(path: Path) -> tuple[ImageTeacher, dict[str, Any]]:
         "interpolation": getattr(encoder, "interpolation", "bicubic"),
         "crop_pct": float(options.get("crop_pct", 1.0)),
     }
-    return ImageTeacher(model, int(task.num_labels)), data_config
+    class_names = [str(name) for name in class_names] if class_names else None
+    return ImageTeacher(model, int(task.num_labels), class_names), data_config
