@@ -147,6 +147,15 @@ def test_generated_tests_pass(generated):
     assert result.returncode == 0, result.stdout[-3000:]
 
 
+def test_resume_continues_run_to_new_max_steps(trained_run, generated):
+    # Runs after the evaluate and predict tests, which read the 4-step run.
+    result = shre("train", "--resume", str(trained_run), "--max-steps", "6", site=generated["site"])
+    summary = json.loads((trained_run / "summary.json").read_text(encoding="utf-8"))
+
+    assert result.returncode == 0, result.stderr
+    assert summary["steps"] == 6
+
+
 def test_new_plugin_refuses_existing_folder(generated):
     result = shre("new-plugin", "demo-sentiment", "--output-dir", str(generated["root"]))
 
