@@ -30,6 +30,8 @@ from shre.registry import KINDS, PLURALS, Registry
 from shre.specs import SPEC_TYPES
 from shre.version import API_VERSION, is_api_compatible
 
+from shre_cli.output import one_line
+
 HEAVY_MODULES = ("torch", "transformers", "timm", "datasets")
 
 # Above this, listing components feels slow; the usual cause is a heavy
@@ -63,9 +65,7 @@ class Finding:
     message: str
 
     def line(self) -> str:
-        """Format the finding as one line; multi-line messages (pluggy's) are joined with '; '."""
-        message = "; ".join(part.strip() for part in self.message.splitlines() if part.strip())
-        return f"[{self.level}] {self.plugin}: {self.check}: {message}"
+        return f"[{self.level}] {self.plugin}: {self.check}: {one_line(self.message)}"
 
     def as_dict(self) -> dict[str, str]:
         return asdict(self)

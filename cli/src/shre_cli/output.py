@@ -10,6 +10,11 @@ from typing import Any
 import click
 
 
+def one_line(text: str) -> str:
+    """Join the non-empty lines of ``text`` with '; ' (pluggy's messages span several lines)."""
+    return "; ".join(part.strip() for part in text.splitlines() if part.strip())
+
+
 def format_value(value: Any) -> str:
     """Format a metric or field: floats with 4 significant decimals, None as '-'."""
     if value is None:

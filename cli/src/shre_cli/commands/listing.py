@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from shre_cli.output import echo_json, echo_table
+from shre_cli.output import echo_json, echo_table, one_line
 
 # Accept both the plural used on the command line and the singular kind.
 _KIND_CHOICES = ("tasks", "models", "encoders", "poolers", "heads", "losses")
@@ -144,9 +144,10 @@ def plugins(ctx: click.Context, as_json: bool) -> None:
         click.echo()
         click.secho("load errors", bold=True)
         for error in report["load_errors"]:
-            click.echo(f"{error['name']} ({error['distribution'] or '-'}): {error['message']}")
+            distribution = error["distribution"] or "-"
+            click.echo(f"{error['name']} ({distribution}): {one_line(error['message'])}")
         for message in report["registry_errors"]:
-            click.echo(message)
+            click.echo(one_line(message))
 
 
 @plugins.command()

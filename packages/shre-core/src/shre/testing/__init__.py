@@ -10,9 +10,10 @@ of shre-core) offers the same as fixtures.
 Tiny sizes: a plugin module may define ``SHRE_TINY_OPTIONS``, a mapping from
 ``"kind:name"`` (``"encoder:shre-text"``) to the keyword arguments that build
 that component small and without downloads (``argument`` for parametric
-encoders). ``None`` skips building that component, for example one that needs
-a large teacher. Components without an entry are built with their spec's own
-options.
+encoders). For a task, the entry maps dotted config keys to values
+(``{"data.dir": "tests/data"}``), applied over the task preset. ``None``
+skips building that component, for example one that needs a large teacher.
+Components without an entry are built with their spec's own options.
 
 Importing this package imports no torch; the checks import it when they run.
 """

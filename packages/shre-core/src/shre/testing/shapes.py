@@ -7,6 +7,7 @@ conformance checks import it only when they build components.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -166,9 +167,9 @@ def check_task(spec: ComponentSpec, options: Mapping[str, Any]) -> Task:
     assert spec.main_metric == "loss" or spec.main_metric in metrics, (
         f"main_metric {spec.main_metric!r} is not among metrics {metrics}"
     )
-    config = resolve_config(
-        preset=spec.preset, overrides=[f"{key}={value}" for key, value in options.items()]
-    )
+    # Task options are config overrides; JSON is valid YAML, so values keep their types.
+    overrides = [f"{key}={json.dumps(value)}" for key, value in options.items()]
+    config = resolve_config(preset=spec.preset, overrides=overrides)
     config["task"] = spec.qualified_name
 
     task = spec.load()(spec, config)
