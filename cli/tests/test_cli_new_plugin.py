@@ -5,7 +5,6 @@ from __future__ import annotations
 import ast
 
 import pytest
-import tomllib
 from shre_cli.commands.new_plugin import plugin_names
 
 # tomllib is in the standard library from Python 3.11 on.
