@@ -262,7 +262,7 @@ def test_fit_init_pickled_file_needs_allow_pickle(tmp_path, make_config):
     config = make_config(tmp_path / "target", "train.max_steps=1")
     config["init"] = str(pickled)
 
-    with pytest.raises(CheckpointError, match="refusing to load pickled weights"):
+    with pytest.raises(CheckpointError, match="rejected pickled weights"):
         engine.fit(config)
     summary = engine.fit(config, overwrite=True, allow_pickle=True)
 

@@ -7,7 +7,7 @@ A checkpoint is a directory ``checkpoints/step-<N>/`` in a run directory:
   of every process and the position in the data order, saved with plain
   types and tensors only so ``torch.load(weights_only=True)`` reads it;
 - ``meta.json``: step, epoch, metrics, the best step so far, task and model;
-- ``config.yaml``: the resolved run config, so the directory stands alone.
+- ``config.yaml``: the resolved run config, so the directory is self-contained.
 
 Weights load only from safetensors. A pickled ``.pt``/``.bin`` weights file
 can execute code when loaded, so it is rejected unless the caller passes
@@ -152,7 +152,7 @@ def resolve_checkpoint(path: str | Path, *, which: str = "best") -> Path:
             task's main metric, else the last) or ``"last"``.
 
     Raises:
-        CheckpointError: the path does not exist or holds no checkpoint.
+        CheckpointError: the path does not exist or contains no checkpoint.
     """
     path = Path(path)
     if not path.exists():
@@ -215,7 +215,7 @@ def read_weights(path: str | Path, *, allow_pickle: bool = False) -> dict[str, A
 
     if not allow_pickle:
         raise CheckpointError(
-            f"refusing to load pickled weights {file}: unpickling can run arbitrary code. "
+            f"rejected pickled weights {file}: unpickling can run arbitrary code. "
             "Convert it to safetensors, or pass allow_pickle=True (--allow-pickle) "
             "only if you trust its source"
         )
@@ -365,11 +365,11 @@ def load_init_weights(
 
     aliases = _shared_aliases(expected)
     prefixes = tuple(f"encoders.{modality}." for modality in shared)
-    wanted = {key: value for key, value in expected.items() if key.startswith(prefixes)}
+    expected_encoder = {key: value for key, value in expected.items() if key.startswith(prefixes)}
     selected = {key: value for key, value in state.items() if key.startswith(prefixes)}
-    missing = sorted(key for key in wanted if key not in selected and key not in aliases)
-    unexpected = sorted(key for key in selected if key not in wanted)
-    mismatched = _shape_mismatches(wanted, selected)
+    missing = sorted(key for key in expected_encoder if key not in selected and key not in aliases)
+    unexpected = sorted(key for key in selected if key not in expected_encoder)
+    mismatched = _shape_mismatches(expected_encoder, selected)
     if missing or unexpected or mismatched:
         raise CheckpointError(
             f"encoder weights in {path} do not fit the model (another architecture or "

@@ -41,8 +41,8 @@ def default_output_dir(task: str, model: str, now: datetime | None = None) -> Pa
 def prepare_run_dir(run_dir: Path, *, overwrite: bool, resume: bool) -> None:
     """Create ``run_dir`` or check that it may be used.
 
-    A directory that already contains files is refused, so one run never
-    mixes into another, unless ``resume`` (continue that run) or
+    A directory that already contains files is rejected, so that one run
+    never mixes into another, unless ``resume`` (continue that run) or
     ``overwrite`` is set. Overwriting deletes only shre's own files: the run
     files above and the ``checkpoints/step-*`` directories; other files stay.
 

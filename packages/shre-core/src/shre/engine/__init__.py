@@ -1,22 +1,22 @@
 """The training engine: ``fit``, ``evaluate`` and ``predict``.
 
-Importing this package does not import torch; each function imports the
-engine when called, so the CLI can import ``shre.engine`` (and catch its
-exceptions) while staying fast.
+Importing this package does not import torch. Each function imports the
+engine when called, so the CLI can import ``shre.engine`` and catch its
+exceptions while staying fast.
 
 - ``fit(config, *, resume=None, overwrite=False) -> dict``: train the task
   and model of a resolved config (``shre.config.resolve_config``) into the
   run directory ``config["output_dir"]`` and return the summary, which is
   also written to ``summary.json``. ``resume`` is a run directory (its last
-  checkpoint) or a checkpoint directory; the run continues in that run
+  checkpoint) or a checkpoint directory, and the run continues in that run
   directory. ``overwrite=True`` replaces the run files of a used directory.
 - ``evaluate(checkpoint, *, split=None, data_dir=None, batch_size=None)``:
   split name to metric name to value.
 - ``predict(checkpoint, *, split=None, data_dir=None, output_dir=None,
   batch_size=None)``: write the task's prediction files; return their paths.
 
-Each takes ``allow_pickle=False``: pickled ``.bin``/``.pt`` weights (for
-``fit``, those named by ``config["init"]``) are loaded only when it is True,
+Each takes ``allow_pickle=False``. Pickled ``.bin``/``.pt`` weights (for
+``fit``, those named by ``config["init"]``) load only when it is True,
 because unpickling a file can run any code in it.
 
 Raises ``TrainingInterrupted`` after SIGINT/SIGTERM (a checkpoint was saved)

@@ -1,10 +1,10 @@
 """Data loaders whose order is a pure function of (seed, epoch, process).
 
-The engine shards data itself instead of through ``accelerator.prepare``: the
-training order of every process can then be recomputed on resume and the
-batches already seen skipped exactly, and evaluation shards are disjoint
-(no padding samples), so metrics synchronised across processes count every
-example once.
+The engine shards data itself instead of through ``accelerator.prepare``.
+The training order of every process can then be recomputed on resume, and
+the batches already used are skipped exactly. Evaluation shards are
+disjoint (no padding samples), so metrics synchronised across processes
+count every example once.
 """
 
 from __future__ import annotations
@@ -114,8 +114,8 @@ def build_loader(
     """Wrap ``dataset`` in a loader over ``sampler``'s batches.
 
     The loader gets its own generator (seeded like the sampler), so creating
-    an iterator does not draw from the global torch RNG: dropout in the
-    training steps then sees the same random stream with or without resume.
+    an iterator does not draw from the global torch RNG. Dropout in the
+    training steps then gets the same random stream with or without resume.
     """
     generator = torch.Generator().manual_seed(sampler.seed + sampler.epoch)
     return DataLoader(

@@ -30,7 +30,7 @@ def batch_size_of(batch: Mapping[str, Any]) -> int:
     for value in batch.values():
         if hasattr(value, "shape") and len(value.shape) > 0:
             return int(value.shape[0])
-    raise ConfigError("a collated batch holds no tensor; check the task's collate_fn")
+    raise ConfigError("a collated batch contains no tensor; check the task's collate_fn")
 
 
 def _to_floats(computed: Mapping[str, Any]) -> dict[str, float]:
@@ -100,7 +100,7 @@ def evaluate_split(
 ) -> dict[str, float]:
     """Compute the task's metrics and the mean loss over the whole split.
 
-    Each process updates torchmetrics on its shard; ``compute()`` then
+    Each process updates torchmetrics on its own shard. ``compute()`` then
     synchronises the metric states across processes, so every process gets
     the value over all examples, each counted once.
 

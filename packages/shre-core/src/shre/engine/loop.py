@@ -1,10 +1,11 @@
 """The training loop behind ``shre.engine.fit``.
 
-One code path for a CPU, one GPU and multi-process DDP (``torchrun``,
-``accelerate launch``, several nodes): accelerate places the model, wraps it
-in DDP and handles mixed precision; the engine shards the data, accumulates
-gradients and keeps the position in the data order itself, so that a resumed
-run continues with exactly the batches and RNG draws it would have seen.
+One code path serves a CPU, one GPU and multi-process DDP (``torchrun``,
+``accelerate launch``, several nodes). accelerate places the model, wraps it
+in DDP and handles mixed precision. The engine shards the data, accumulates
+gradients and tracks the position in the data order itself, so that a
+resumed run continues with exactly the batches and random draws that the
+uninterrupted run would have used.
 """
 
 from __future__ import annotations
@@ -194,7 +195,7 @@ class Trainer:
         self._fit_started = time.monotonic()
         self.hook.shre_on_fit_start(trainer=self)
         # Restored last, after anything (hooks included) that may draw random
-        # numbers during setup, so the first resumed step sees the saved state.
+        # numbers during setup, so the first resumed step starts from the saved state.
         if self._rng_state is not None:
             restore_rng_state(self._rng_state)
 
@@ -276,7 +277,7 @@ class Trainer:
         self.optimizer.zero_grad(set_to_none=True)
 
     def _stop_requested(self) -> bool:
-        """Tell whether any process received SIGINT/SIGTERM; all processes get the same answer."""
+        """Tell whether any process received SIGINT/SIGTERM; all processes get the same result."""
         received = self._stop.received is not None
         if self.accelerator.num_processes == 1:
             return received

@@ -1,6 +1,6 @@
-"""What a run records about itself: trainer state, checkpoint metadata, summary.
+"""Run records: the trainer state, the checkpoint metadata and the summary.
 
-Kept apart from the loop so that the loop reads as training only. The
+They live apart from the loop so that the loop reads as training only. The
 functions take the ``Trainer`` and read or set its counters.
 """
 

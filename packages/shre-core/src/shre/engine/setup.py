@@ -51,8 +51,8 @@ def create_accelerator(precision: str = "fp32", *, cpu: bool = False) -> Acceler
             f"invalid train.precision {precision!r}; choose one of {', '.join(MIXED_PRECISION)}"
         )
 
-    # accelerate sets up multi-process CPU training (gloo) only when told
-    # cpu=True; without it, torchrun on a machine without an accelerator
+    # accelerate sets up multi-process CPU training (gloo) only when given
+    # cpu=True. Without it, torchrun on a machine without an accelerator
     # would give every process a world of its own.
     cpu = cpu or not _has_accelerator()
 
