@@ -6,15 +6,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import torch
-
 import shre
+import torch
 from shre.config import resolve_config
 
 DATA_DIR = Path(__file__).parent / "data" / "glue"
 
 
-def make_config(task: str, data_dir: Path | str | None = DATA_DIR, **overrides: Any) -> dict[str, Any]:
+def make_config(
+    task: str, data_dir: Path | str | None = DATA_DIR, **overrides: Any
+) -> dict[str, Any]:
     """Resolved config of ``glue:<task>`` with shre-tiny, caching off."""
     spec = shre.get_registry().resolve("task", f"glue:{task}").spec
     options = {

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import sys
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-import torch
-from transformers import BertConfig, BertModel
-
 import shre
+import torch
 from shre.errors import ConfigError
 from shre_glue.encoders import build_shre_text, build_shre_tiny_text, shipped_tokenizer
+from transformers import BertConfig, BertModel
 
 
 @pytest.fixture(scope="module")
@@ -21,8 +20,12 @@ def bert_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     directory = tmp_path_factory.mktemp("bert")
     torch.manual_seed(0)
     config = BertConfig(
-        vocab_size=30522, hidden_size=32, num_hidden_layers=4, num_attention_heads=2,
-        intermediate_size=64, max_position_embeddings=128,
+        vocab_size=30522,
+        hidden_size=32,
+        num_hidden_layers=4,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=128,
     )
     BertModel(config).save_pretrained(directory)
     shipped_tokenizer().save_pretrained(directory)
@@ -53,7 +56,9 @@ def test_tiny_text_contract():
 
 def test_tiny_text_forward_shape():
     encoder = build_shre_tiny_text()
-    batch = encoder.tokenizer(["a short one", "and a somewhat longer sentence"], padding=True, return_tensors="pt")
+    batch = encoder.tokenizer(
+        ["a short one", "and a somewhat longer sentence"], padding=True, return_tensors="pt"
+    )
     hidden = encoder(dict(batch))
     assert hidden.shape == (2, batch["input_ids"].shape[1], 128)
 
@@ -121,5 +126,7 @@ def test_plugin_import_skips_torch():
         "import sys, shre; shre.get_registry().resolve('task', 'glue:cola'); "
         "print('torch' in sys.modules, 'transformers' in sys.modules)"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
     assert result.stdout.split() == ["False", "False"]

@@ -6,14 +6,21 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 import shre.engine
 
 # Folder and the task's main metric, for every task with a train slice.
-TRAINABLE = {"sst2": "accuracy", "mrpc": "f1", "stsb": "spearman", "rte": "accuracy", "wnli": "accuracy"}
+TRAINABLE = {
+    "sst2": "accuracy",
+    "mrpc": "f1",
+    "stsb": "spearman",
+    "rte": "accuracy",
+    "wnli": "accuracy",
+}
 
 
-def _fit(make_config, task: str, run_dir: Path, data_dir: Path, max_eval: int | None = None, **train):
+def _fit(
+    make_config, task: str, run_dir: Path, data_dir: Path, max_eval: int | None = None, **train
+):
     config = make_config(task, data_dir, output_dir=str(run_dir), train={"batch_size": 8, **train})
     config["data"]["max_eval_samples"] = max_eval
     return shre.engine.fit(config)
@@ -25,8 +32,12 @@ def test_cola_summary_matches_evaluate(config_factory, glue_dir: Path, tmp_path:
     evaluated = shre.engine.evaluate(tmp_path / "run")
     assert summary["main_metric"] == "mcc"
     assert summary["steps"] == 4
-    assert evaluated["validation"]["mcc"] == pytest.approx(summary["best_metrics"]["validation"]["mcc"])
-    assert evaluated["validation"]["loss"] == pytest.approx(summary["best_metrics"]["validation"]["loss"])
+    assert evaluated["validation"]["mcc"] == pytest.approx(
+        summary["best_metrics"]["validation"]["mcc"]
+    )
+    assert evaluated["validation"]["loss"] == pytest.approx(
+        summary["best_metrics"]["validation"]["loss"]
+    )
 
 
 @pytest.mark.slow

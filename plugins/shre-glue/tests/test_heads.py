@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import torch
-
 import shre
+import torch
 from shre_glue.encoders import build_shre_tiny_text
 from shre_glue.heads import BertPooler, RobertaHead
 

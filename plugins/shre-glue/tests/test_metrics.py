@@ -2,9 +2,9 @@
 
 The predictions are real outputs of a randomly initialised tiny model on
 the dev slices. Such a model gives nearly the same logits for every input,
-so its argmax would be one class everywhere and make the checks trivial;
-the head's bias is therefore shifted to put the decision boundary at the
-median logit margin, which splits the predictions between the classes.
+so its argmax would be one class everywhere and make the checks trivial.
+The tests therefore shift the head's bias to put the decision boundary at
+the median logit margin, which splits the predictions between the classes.
 """
 
 from __future__ import annotations
@@ -12,10 +12,9 @@ from __future__ import annotations
 import pytest
 import torch
 from scipy.stats import pearsonr, spearmanr
-from sklearn.metrics import accuracy_score, f1_score, matthews_corrcoef
-
 from shre_glue.definitions import TASKS
 from shre_glue.metrics import build_metrics
+from sklearn.metrics import accuracy_score, f1_score, matthews_corrcoef
 
 
 def _dev_outputs(task, model, dataset, collate):
@@ -34,7 +33,9 @@ def _predict(build, name: str):
     collate = task.collate_fn("validation", model)
 
     if task.num_labels == 2:
-        logits = torch.cat([outputs["logits"] for outputs, _ in _dev_outputs(task, model, dev, collate)])
+        logits = torch.cat(
+            [outputs["logits"] for outputs, _ in _dev_outputs(task, model, dev, collate)]
+        )
         with torch.no_grad():
             model.head.proj.bias[1] -= (logits[:, 1] - logits[:, 0]).median()
 
@@ -48,6 +49,7 @@ def _predict(build, name: str):
     return values, predictions, labels
 
 
+@pytest.mark.slow
 def test_cola_mcc_matches_sklearn(build):
     values, predictions, labels = _predict(build, "cola")
     assert set(values) == {"mcc"}
@@ -55,6 +57,7 @@ def test_cola_mcc_matches_sklearn(build):
     assert values["mcc"] == pytest.approx(matthews_corrcoef(labels, predictions), abs=1e-6)
 
 
+@pytest.mark.slow
 def test_mrpc_f1_and_accuracy_match_sklearn(build):
     values, predictions, labels = _predict(build, "mrpc")
     assert set(values) == {"f1", "accuracy"}
@@ -62,6 +65,7 @@ def test_mrpc_f1_and_accuracy_match_sklearn(build):
     assert values["accuracy"] == pytest.approx(accuracy_score(labels, predictions), abs=1e-6)
 
 
+@pytest.mark.slow
 def test_stsb_correlations_match_scipy(build):
     values, predictions, labels = _predict(build, "stsb")
     assert set(values) == {"pearson", "spearman"}
@@ -69,6 +73,7 @@ def test_stsb_correlations_match_scipy(build):
     assert values["spearman"] == pytest.approx(spearmanr(predictions, labels).statistic, abs=1e-4)
 
 
+@pytest.mark.slow
 def test_rte_accuracy_matches_sklearn(build):
     values, predictions, labels = _predict(build, "rte")
     assert set(values) == {"accuracy"}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 import shre
 from shre.config import resolve_config
 
@@ -21,8 +20,15 @@ REFERENCE = {
 }
 
 MAIN_METRICS = {
-    "cola": "mcc", "stsb": "spearman", "mrpc": "f1", "qqp": "f1",
-    "mnli": "accuracy", "qnli": "accuracy", "rte": "accuracy", "sst2": "accuracy", "wnli": "accuracy",
+    "cola": "mcc",
+    "stsb": "spearman",
+    "mrpc": "f1",
+    "qqp": "f1",
+    "mnli": "accuracy",
+    "qnli": "accuracy",
+    "rte": "accuracy",
+    "sst2": "accuracy",
+    "wnli": "accuracy",
 }
 
 

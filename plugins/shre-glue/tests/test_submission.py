@@ -5,16 +5,23 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from shre.errors import ConfigError
 from shre_glue.definitions import TASKS
 from shre_glue.submission import write_submission
 
 FILE_NAMES = {
-    ("cola", "test"): "CoLA.tsv", ("sst2", "test"): "SST-2.tsv", ("mrpc", "test"): "MRPC.tsv",
-    ("qqp", "test"): "QQP.tsv", ("stsb", "test"): "STS-B.tsv", ("mnli", "test_matched"): "MNLI-m.tsv",
-    ("mnli", "test_mismatched"): "MNLI-mm.tsv", ("qnli", "test"): "QNLI.tsv", ("rte", "test"): "RTE.tsv",
-    ("wnli", "test"): "WNLI.tsv", ("ax", "test"): "AX.tsv", ("mnli", "ax"): "AX.tsv",
+    ("cola", "test"): "CoLA.tsv",
+    ("sst2", "test"): "SST-2.tsv",
+    ("mrpc", "test"): "MRPC.tsv",
+    ("qqp", "test"): "QQP.tsv",
+    ("stsb", "test"): "STS-B.tsv",
+    ("mnli", "test_matched"): "MNLI-m.tsv",
+    ("mnli", "test_mismatched"): "MNLI-mm.tsv",
+    ("qnli", "test"): "QNLI.tsv",
+    ("rte", "test"): "RTE.tsv",
+    ("wnli", "test"): "WNLI.tsv",
+    ("ax", "test"): "AX.tsv",
+    ("mnli", "ax"): "AX.tsv",
 }
 
 

@@ -6,7 +6,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from shre.errors import DataError
 from shre_glue.definitions import TASKS
 from shre_glue.tsv import read_split
@@ -17,7 +16,10 @@ DATA_DIR = Path(__file__).parent / "data" / "glue"
 def test_cola_headerless_reads_every_row():
     examples = read_split(TASKS["cola"], "train", DATA_DIR, labelled=True)
     assert len(examples) == 64
-    assert examples.text_a[0] == "Our friends won't buy this analysis, let alone the next one we propose."
+    assert (
+        examples.text_a[0]
+        == "Our friends won't buy this analysis, let alone the next one we propose."
+    )
     assert examples.text_b is None
     assert examples.labels[:3] == [1, 1, 1]
     assert set(examples.labels) == {0, 1}
@@ -121,7 +123,9 @@ def test_missing_file_names_path_and_layout(tmp_path: Path):
 
 def test_missing_column_is_reported(tmp_path: Path):
     (tmp_path / "QNLI").mkdir()
-    (tmp_path / "QNLI" / "dev.tsv").write_text("index\tquery\tsentence\tlabel\n0\ta\tb\tentailment\n")
+    (tmp_path / "QNLI" / "dev.tsv").write_text(
+        "index\tquery\tsentence\tlabel\n0\ta\tb\tentailment\n"
+    )
     with pytest.raises(DataError) as error:
         read_split(TASKS["qnli"], "validation", tmp_path, labelled=True)
     assert "missing column(s) 'question'" in str(error.value)

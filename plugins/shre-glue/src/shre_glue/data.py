@@ -3,8 +3,8 @@
 Data comes from ``--data-dir`` (the standard GLUE TSV folders) when one is
 given, else from the Hugging Face Hub dataset ``nyu-mll/glue``. Sentence
 pairs are encoded together as ``[CLS] A [SEP] B [SEP]`` with token-type ids
-0 for A and 1 for B, truncated with ``longest_first``; padding happens per
-batch in the collate function.
+0 for A and 1 for B, and truncated with ``longest_first``. Padding happens
+per batch, in the collate function.
 """
 
 from __future__ import annotations
@@ -15,9 +15,8 @@ from typing import Any
 
 import datasets
 from datasets.fingerprint import Hasher
-from transformers import PreTrainedTokenizerBase
-
 from shre.errors import DataError
+from transformers import PreTrainedTokenizerBase
 
 from shre_glue.definitions import HUB_DATASET, GlueTaskInfo, hub_location
 from shre_glue.tsv import Examples, expected_layout, read_split
@@ -97,7 +96,9 @@ def tokenise(
     )
 
 
-def _encode(batch: dict[str, list[Any]], *, tokenizer: PreTrainedTokenizerBase, max_length: int) -> Any:
+def _encode(
+    batch: dict[str, list[Any]], *, tokenizer: PreTrainedTokenizerBase, max_length: int
+) -> Any:
     return tokenizer(
         batch["text_a"],
         batch.get("text_b"),

@@ -15,10 +15,9 @@ from collections.abc import Mapping
 from importlib import resources
 
 import torch
+from shre.errors import ConfigError
 from torch import nn
 from transformers import BertConfig, BertModel, BertTokenizerFast, PreTrainedTokenizerBase
-
-from shre.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 
@@ -36,8 +35,8 @@ class BertTextEncoder(nn.Module):
     Args:
         model: the BERT model; its pooler, if any, is frozen and unused.
         tokenizer: the WordPiece tokenizer that matches ``model``'s vocabulary.
-        pretrained: whether ``model`` holds pretrained weights, so that
-            ``bert-pooler`` knows whether the pooler is worth copying.
+        pretrained: whether ``model`` has pretrained weights. ``bert-pooler``
+            copies the pooler only from a pretrained model.
 
     Attributes:
         modality: ``"text"``.
@@ -50,7 +49,9 @@ class BertTextEncoder(nn.Module):
     modality = "text"
     num_prefix_tokens = 1
 
-    def __init__(self, model: BertModel, tokenizer: PreTrainedTokenizerBase, *, pretrained: bool) -> None:
+    def __init__(
+        self, model: BertModel, tokenizer: PreTrainedTokenizerBase, *, pretrained: bool
+    ) -> None:
         super().__init__()
         self.model = model
         self.tokenizer = tokenizer
@@ -81,10 +82,12 @@ class BertTextEncoder(nn.Module):
 
 
 def shipped_tokenizer() -> BertTokenizerFast:
-    """The uncased BERT WordPiece tokenizer built from the vocabulary shipped with shre-glue."""
+    """Build the uncased BERT WordPiece tokenizer from the vocabulary shipped with shre-glue."""
     vocab_dir = resources.files("shre_glue").joinpath(VOCAB_DIR)
     with resources.as_file(vocab_dir) as path:
-        return BertTokenizerFast.from_pretrained(str(path), do_lower_case=True, model_max_length=512)
+        return BertTokenizerFast.from_pretrained(
+            str(path), do_lower_case=True, model_max_length=512
+        )
 
 
 def build_shre_text(
@@ -93,7 +96,7 @@ def build_shre_text(
     num_layers: int = 6,
     revision: str | None = None,
 ) -> BertTextEncoder:
-    """The SHRe student's text encoder: BERT embeddings and its first ``num_layers`` layers.
+    """Load the SHRe student's text encoder: BERT embeddings and the first ``num_layers`` layers.
 
     Args:
         pretrained: Hub id or local directory (saved with ``save_pretrained``)
@@ -102,8 +105,8 @@ def build_shre_text(
         revision: Hub revision (branch, tag or commit).
 
     Raises:
-        ConfigError: the model or tokenizer cannot be loaded; offline, the
-            message says how to work without the Hub.
+        ConfigError: the model or tokenizer cannot be loaded. The message
+            names the offline alternatives.
     """
     try:
         config = BertConfig.from_pretrained(pretrained, revision=revision)
@@ -135,7 +138,7 @@ def build_shre_tiny_text(
     num_heads: int = 2,
     intermediate_size: int = 512,
 ) -> BertTextEncoder:
-    """A randomly initialised small BERT with the real uncased vocabulary; no download.
+    """Build a randomly initialised small BERT with the real uncased vocabulary, without downloads.
 
     Args:
         num_layers: Transformer layers.
@@ -155,4 +158,3 @@ def build_shre_tiny_text(
         pad_token_id=tokenizer.pad_token_id,
     )
     return BertTextEncoder(BertModel(config, add_pooling_layer=True), tokenizer, pretrained=False)
-

@@ -23,7 +23,7 @@ class BertPooler(nn.Module):
         width: hidden size D.
         encoder: the text encoder. When it wraps a pretrained ``BertModel``
             with a pooler (``encoder.model.pooler``), that pooler's weights are
-            copied here and trained further; otherwise the dense layer starts
+            copied here and trained further. Otherwise the dense layer starts
             from BERT's initialisation (normal, std 0.02).
         dropout: dropout after the tanh.
     """
@@ -52,7 +52,9 @@ class BertPooler(nn.Module):
         logger.info("bert-pooler starts from the encoder's pretrained pooler")
         return True
 
-    def forward(self, hidden: torch.Tensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, hidden: torch.Tensor, attention_mask: torch.Tensor | None = None
+    ) -> torch.Tensor:
         return self.dropout(self.activation(self.dense(hidden[:, 0])))
 
 

@@ -58,5 +58,5 @@ def build_metric(name: str, num_labels: int) -> Metric:
 
 
 def build_metrics(info: GlueTaskInfo) -> MetricCollection:
-    """The metrics of ``info``, keyed by their plain names (``mcc``, ``f1``...)."""
+    """Build the metrics of ``info``, keyed by their plain names (``mcc``, ``f1``...)."""
     return MetricCollection({name: build_metric(name, info.num_labels) for name in info.metrics})

@@ -33,14 +33,18 @@ def shre_encoders() -> list[EncoderSpec]:
         EncoderSpec(
             name="shre-text",
             factory="shre_glue.encoders:build_shre_text",
-            description="bert-base-uncased embeddings and first 6 layers (options: pretrained, num_layers)",
+            description=(
+                "bert-base-uncased embeddings and first 6 layers (options: pretrained, num_layers)"
+            ),
             modality="text",
             width=768,
         ),
         EncoderSpec(
             name="shre-tiny-text",
             factory="shre_glue.encoders:build_shre_tiny_text",
-            description="download-free BERT: 2 layers, width 128, 2 heads, random init, uncased vocab",
+            description=(
+                "download-free BERT: 2 layers, width 128, 2 heads, random init, uncased vocab"
+            ),
             modality="text",
             width=128,
         ),
@@ -53,7 +57,9 @@ def shre_poolers() -> list[PoolerSpec]:
         PoolerSpec(
             name="bert-pooler",
             factory="shre_glue.heads:BertPooler",
-            description="CLS -> dense + tanh (pretrained BERT pooler when there is one) -> dropout 0.1",
+            description=(
+                "CLS -> dense + tanh (pretrained BERT pooler when there is one) -> dropout 0.1"
+            ),
             modality="text",
         ),
     ]

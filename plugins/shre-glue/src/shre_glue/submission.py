@@ -1,10 +1,12 @@
 """GLUE server submission files: one ``<TASK>.tsv`` per test split.
 
 Each file has the header ``index<TAB>prediction`` and one row per test
-example. Predictions are written the way the server reads them: label
-strings for the NLI tasks (``entailment``/``not_entailment`` for QNLI and
-RTE, ``entailment``/``neutral``/``contradiction`` for MNLI and AX), class
-ids for CoLA, SST-2, MRPC, QQP and WNLI, and STS-B scores clipped to [0, 5].
+example, with predictions in the form the server reads:
+
+- QNLI, RTE: ``entailment`` or ``not_entailment``;
+- MNLI, AX: ``entailment``, ``neutral`` or ``contradiction``;
+- CoLA, SST-2, MRPC, QQP, WNLI: class ids ``0`` or ``1``;
+- STS-B: scores clipped to [0, 5].
 """
 
 from __future__ import annotations
@@ -59,10 +61,15 @@ def write_submission(
 
     path = Path(output_dir) / info.predict_splits[split]
     if path.exists():
-        raise ConfigError(f"prediction file {str(path)!r} exists; remove it or choose another output directory")
+        raise ConfigError(
+            f"prediction file {str(path)!r} exists; remove it or choose another output directory"
+        )
 
     path.parent.mkdir(parents=True, exist_ok=True)
     lines = ["index\tprediction"]
-    lines += [f"{index}\t{format_prediction(info, value)}" for index, value in zip(indices, predictions)]
+    lines += [
+        f"{index}\t{format_prediction(info, value)}"
+        for index, value in zip(indices, predictions, strict=True)
+    ]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path

@@ -9,12 +9,11 @@ from typing import Any
 
 import datasets
 import torch
-from torchmetrics import MetricCollection
-from transformers import DataCollatorWithPadding
-
 from shre.errors import ConfigError, DataError
 from shre.specs import TaskSpec
 from shre.task import Task
+from torchmetrics import MetricCollection
+from transformers import DataCollatorWithPadding
 
 from shre_glue.data import load_examples, tokenise
 from shre_glue.definitions import TASKS
@@ -66,7 +65,9 @@ class GlueTask(Task):
         self._indices[split] = examples.idx
 
         max_length = min(int(self.option("max_length", DEFAULT_MAX_LENGTH)), encoder.max_length)
-        logger.info("%s %s: %d examples, up to %d tokens", self.name, split, len(examples), max_length)
+        logger.info(
+            "%s %s: %d examples, up to %d tokens", self.name, split, len(examples), max_length
+        )
         return tokenise(
             examples, encoder.tokenizer, max_length=max_length, cache_dir=self._cache_dir()
         )
@@ -80,9 +81,8 @@ class GlueTask(Task):
                 "Train glue:mnli, then predict split 'ax' with the MNLI run, or predict "
                 f"glue:{self.info.name} split 'test'"
             )
-        raise ConfigError(
-            f"task {self.name!r} has no split {split!r}; its splits are {', '.join(self.info.files)}"
-        )
+        splits = ", ".join(self.info.files)
+        raise ConfigError(f"task {self.name!r} has no split {split!r}; its splits are {splits}")
 
     def _cache_dir(self) -> Path | None:
         options = self.config.get("task_options", {})

@@ -108,7 +108,9 @@ def _read_rows(path: Path, header: Sequence[str] | None) -> list[tuple[int, dict
     return rows
 
 
-def _text_columns(info: GlueTaskInfo, split: str, columns: Sequence[str], path: Path) -> tuple[str, ...]:
+def _text_columns(
+    info: GlueTaskInfo, split: str, columns: Sequence[str], path: Path
+) -> tuple[str, ...]:
     wanted = info.text_columns
     missing = [name for name in wanted if name not in columns]
     if missing:
