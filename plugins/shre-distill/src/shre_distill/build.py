@@ -87,7 +87,7 @@ def build_dataset(task: DistillTask, split: str, model: SHReModel) -> Any:
         eval_transform,
         train_transform,
     )
-    from shre_distill.task import ZEROSHOT_SPLIT
+    from shre_distill.task import TRAIN_EVAL_SPLIT, ZEROSHOT_SPLIT
 
     image_encoder = model.encoders["image"]
     size, mean, std = int(image_encoder.image_size), image_encoder.mean, image_encoder.std
@@ -108,6 +108,10 @@ def build_dataset(task: DistillTask, split: str, model: SHReModel) -> Any:
         return WebDatasetPairs(
             layout.shard_paths(data_dir), train_transform(size, mean, std), seed=int(task.config.get("seed", 0))
         )
+
+    if split == TRAIN_EVAL_SPLIT:
+        # The training pairs scored like an evaluation split: all captions, no augmentation.
+        return CaptionEvalDataset(layout.read_split(data_dir, task.train_split, options), eval_transform(size, mean, std))
 
     records = layout.read_split(data_dir, split, options)
     if split == task.train_split:

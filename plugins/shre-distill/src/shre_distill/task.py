@@ -1,8 +1,10 @@
 """Task ``distill:shre``: SHRe distillation of an image+text student from a frozen teacher.
 
 Splits: ``train`` (image-caption pairs, one random caption per image),
-``validation`` and ``test`` (retrieval over all captions), and ``zeroshot``
-when ``task_options.zeroshot_dir`` names a labelled npz folder.
+``validation`` and ``test`` (retrieval over all captions), ``train_eval``
+(the training pairs scored like ``validation``, for
+``shre evaluate --split train_eval``), and ``zeroshot`` when
+``task_options.zeroshot_dir`` names a labelled npz folder.
 
 Task options (``--set task_options.KEY=VALUE``): ``teacher`` (``--teacher``),
 ``retrieval_layer`` (``proj``, ``logits`` or ``hidden``; a comma-separated
@@ -33,6 +35,7 @@ logger = logging.getLogger(__name__)
 LAYERS = ("hidden", "proj", "logits")
 DEFAULT_RETRIEVAL_LAYER = "proj"
 ZEROSHOT_SPLIT = "zeroshot"
+TRAIN_EVAL_SPLIT = "train_eval"
 
 
 class DistillTask(Task):
