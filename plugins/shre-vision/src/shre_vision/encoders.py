@@ -144,10 +144,10 @@ def build_timm_encoder(
         checkpoint_path: a local weights file (``.safetensors``, ``.pth``, ``.bin``)
             loaded as the pretrained weights; works offline.
         num_blocks: keep only the first N transformer blocks of a ViT.
-        image_size: input size in pixels. A model with a patch embedding
-            (ViT) is built for it (``img_size``); for other models (CNNs) it
-            only sets the size the data is resized to. Default: the size of
-            the model's pretrained config.
+        image_size: input size in pixels. A ViT is built for it (timm's
+            ``img_size``). A CNN takes any size, so for a CNN it only sets the
+            size the data is resized to. Default: the size of the model's
+            pretrained config.
         model_kwargs: passed to ``timm.create_model``, e.g. ``drop_path_rate=0.1``.
 
     Raises:

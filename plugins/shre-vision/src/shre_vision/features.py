@@ -103,8 +103,8 @@ def encode_dataset(
     """
     from accelerate import PartialState
 
-    # The engine asks for datasets before it moves the model to its device;
-    # encode on that device (a GPU when there is one), then move back.
+    # The engine builds the datasets before it moves the model to its
+    # device, so encode on that device (a GPU when there is one), then move back.
     home = next(model.parameters()).device
     device = PartialState().device
     loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=num_workers)

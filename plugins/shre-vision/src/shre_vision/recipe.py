@@ -1,12 +1,12 @@
 """The image fine-tuning recipe that every vision task presets (no heavy imports).
 
-It is the BEiT/data2vec recipe that the SHRe image experiments use: 15
-epochs, batch 256, AdamW (lr 1e-3, betas 0.9/0.999, eps 1e-8, weight decay
-0.01), cosine schedule with 10% warm-up, layer-wise lr decay (0.75 for CIFAR,
-0.81 for ImageNet), RandAugment ``rand-m9-mstd0.5-inc1``, random erasing 0.25
-in pixel mode, mixup 0.8 / cutmix 1.0 with probability 0.9 and switch
-probability 0.5, label smoothing 0.1, evaluation at the full image (resize
-and centre crop with ``crop_pct`` 1.0).
+It is the BEiT/data2vec recipe that the SHRe image experiments use. Training
+runs 15 epochs at batch 256 with AdamW (lr 1e-3, betas 0.9/0.999, eps 1e-8,
+weight decay 0.01), a cosine schedule with 10% warm-up and layer-wise lr
+decay (0.75 for CIFAR, 0.81 for ImageNet). Augmentation is RandAugment
+``rand-m9-mstd0.5-inc1``, random erasing 0.25 in pixel mode, and mixup 0.8 /
+cutmix 1.0 with probability 0.9, switch probability 0.5 and label smoothing
+0.1. Evaluation sees the full image (resize and centre crop, ``crop_pct`` 1.0).
 """
 
 from __future__ import annotations

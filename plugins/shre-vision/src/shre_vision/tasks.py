@@ -61,10 +61,10 @@ class ImageClassificationTask(Task):
     ``--data-dir``: ``hub_name``, ``hub_image_key``, ``hub_label_key`` and
     ``hub_splits`` (shre split name -> Hub split name).
 
-    Task options (``task_options``): the augmentation and mixup keys of
-    ``shre_vision.recipe.TASK_OPTIONS``, ``cache_features`` (linear
-    probe on features computed once) and ``image_size`` (optional; must match
-    the encoder's input size).
+    Task options (``task_options``) are the augmentation and mixup keys of
+    ``shre_vision.recipe.TASK_OPTIONS``, ``cache_features`` (a linear probe
+    on features computed once) and the optional ``image_size``, which must
+    match the encoder's input size.
     """
 
     train_split = "train"
@@ -106,7 +106,7 @@ class ImageClassificationTask(Task):
             )
         self._check_trained_classes()
         # Saved with the run's config.yaml, so a rebuilt model (evaluation, a
-        # teacher) knows its class names and can reject data with other classes.
+        # teacher) has its class names and can reject data with other classes.
         self.config.setdefault("task_options", {})["classes"] = list(self.classes)
         for name, split in self.splits.items():
             logger.info("%s %s: %d images, %d classes from %s", self.name, name, len(split),
@@ -135,10 +135,10 @@ class ImageClassificationTask(Task):
         model = super().build_model(registry)
         data_config = encoder_data_config(model.encoder)
 
-        wanted = self.option("image_size")
-        if wanted is not None and int(wanted) != data_config["image_size"]:
+        requested_size = self.option("image_size")
+        if requested_size is not None and int(requested_size) != data_config["image_size"]:
             raise ConfigError(
-                f"task_options.image_size {wanted} differs from the encoder's input size "
+                f"task_options.image_size {requested_size} differs from the encoder's input size "
                 f"{data_config['image_size']}; the image size comes from the encoder: remove "
                 "task_options.image_size, or set encoder_options.image_size (timm:NAME, "
                 "shre-tiny-image)"

@@ -87,7 +87,7 @@ def _posterize(image: Image.Image, bits_to_keep: int, **_: Any) -> Image.Image:
 
 
 def _patch_posterize(transform: Any) -> None:
-    # NOTE: timm 1.0.31's RandAugment asks for 0 bits from PosterizeIncreasing
+    # NOTE: timm 1.0.31's RandAugment requests 0 bits from PosterizeIncreasing
     # at magnitude 10 (m9 with mstd 0.5 reaches it), which Pillow 13 rejects
     # with ValueError. The ops of this transform get a version that keeps the
     # old result (a black image); timm itself is not changed.
