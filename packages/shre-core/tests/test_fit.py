@@ -267,3 +267,12 @@ def test_fit_init_pickled_file_needs_allow_pickle(tmp_path, make_config):
     summary = engine.fit(config, overwrite=True, allow_pickle=True)
 
     assert summary["steps"] == 1
+
+
+def test_fp16_on_cpu_warns_and_runs_fp32(caplog):
+    from shre.engine.setup import create_accelerator
+
+    accelerator = create_accelerator("fp16", cpu=True)
+
+    assert accelerator.scaler is None
+    assert "fp16 has no effect on the CPU" in caplog.text

@@ -19,6 +19,7 @@ class TrainingInterrupted(KeyboardInterrupt):
 
     Attributes:
         checkpoint: the checkpoint saved at the step boundary after the signal.
+        run_dir: the run directory to resume (``fit(config, resume=run_dir)``).
         signal_name: ``"SIGINT"`` or ``"SIGTERM"``.
         step: optimiser steps completed when training stopped.
     """
@@ -31,6 +32,7 @@ class TrainingInterrupted(KeyboardInterrupt):
             f"{checkpoint}. Resume with fit(config, resume='{checkpoint.parent.parent}')"
         )
         self.checkpoint = checkpoint
+        self.run_dir = checkpoint.parent.parent
         self.signal_name = signal_name
         self.step = step
 

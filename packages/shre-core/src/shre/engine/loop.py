@@ -34,12 +34,13 @@ from shre.config import dump_config
 from shre.engine.data import ShardedBatchSampler, build_loader, cap_dataset
 from shre.engine.errors import NonFiniteLossError, TrainingInterrupted
 from shre.engine.evaluation import batch_size_of, evaluate_split
+from shre.engine.meter import IntervalMeter
 from shre.engine.optim import build_optimizer, build_scheduler
 from shre.engine.runstate import checkpoint_meta, finish_run, restore_trainer_state, trainer_state
 from shre.engine.setup import build_task, create_accelerator
 from shre.engine.signals import StopRequest
 from shre.engine.state import capture_rng_state, restore_rng_state
-from shre.errors import ConfigError, ShreError
+from shre.errors import ConfigError, DataError, ShreError
 from shre.plugins import get_plugin_manager
 from shre.registry import get_registry
 from shre.rundir import (
@@ -108,7 +109,7 @@ class Trainer:
         self.resumed_from = str(checkpoint) if checkpoint is not None else None
         self._rng_state: dict[str, Any] | None = None
         self._stop = StopRequest()
-        self._reset_interval()
+        self.meter = IntervalMeter()
 
         self.run_dir = self._open_run_dir(overwrite=overwrite, resume=checkpoint is not None)
         self.metrics_log = MetricsLog(self.run_dir / METRICS_FILE)
@@ -255,10 +256,15 @@ class Trainer:
             last = index == count - 1
             with contextlib.nullcontext() if last else accelerator.no_sync(self.model):
                 outputs = self.model(batch)
+                if "loss" not in outputs:
+                    raise DataError(
+                        f"the model returned no loss on split {self.task.train_split!r}; "
+                        "training batches need 'labels' (check the task's dataset)"
+                    )
                 loss = outputs["loss"]
                 finite &= torch.isfinite(loss.detach()).all()
                 accelerator.backward(loss / count)
-            self._accumulate(outputs, batch_size_of(batch), count)
+            self.meter.add_micro_batch(outputs, batch_size_of(batch), count)
 
         non_finite = (~finite).float()
         if accelerator.num_processes > 1:
@@ -284,21 +290,8 @@ class Trainer:
         flag = torch.tensor(float(received), device=self.accelerator.device)
         return bool(self.accelerator.reduce(flag, reduction="sum") > 0)
 
-    def _accumulate(self, outputs: dict[str, Any], size: int, count: int) -> None:
-        for key, value in outputs.items():
-            if key == "loss" or key.endswith("_loss"):
-                part = value.detach().float() / count
-                self._interval_sums[key] = self._interval_sums.get(key, 0.0) + part
-        self._interval_samples += size
-
-    def _reset_interval(self) -> None:
-        self._interval_sums: dict[str, Any] = {}
-        self._interval_samples = 0
-        self._interval_steps = 0
-        self._interval_started = time.monotonic()
-
     def _after_step(self, progress: tqdm, epoch_ended: bool) -> None:
-        self._interval_steps += 1
+        self.meter.steps += 1
         train = self.config["train"]
         if self.step % train["log_every"] == 0 or self.step == self.total_steps:
             self._log_train(progress)
@@ -308,23 +301,8 @@ class Trainer:
             self._evaluate_and_save()
 
     def _log_train(self, progress: tqdm) -> None:
-        names = sorted(self._interval_sums)
-        device = self.accelerator.device
-        values = (
-            torch.stack(
-                [torch.as_tensor(self._interval_sums[name], device=device) for name in names]
-            )
-            / self._interval_steps
-        )
-        samples = torch.tensor(float(self._interval_samples), device=device)
-        if self.accelerator.num_processes > 1:
-            values = self.accelerator.reduce(values, reduction="mean")
-            samples = self.accelerator.reduce(samples, reduction="sum")
-
-        elapsed = max(time.monotonic() - self._interval_started, 1e-9)
-        metrics = {name: float(value) for name, value in zip(names, values, strict=True)}
+        metrics = self.meter.compute(self.accelerator)
         metrics["lr"] = float(max(self.scheduler.get_last_lr()))
-        metrics["samples_per_second"] = float(samples) / elapsed
         if self.is_main_process:
             self.metrics_log.append(
                 {"step": self.step, "epoch": self.epoch_progress, "split": "train", **metrics}
@@ -334,7 +312,7 @@ class Trainer:
         )
         logger.debug("step %d: %s", self.step, metrics)
         self.hook.shre_on_step_end(trainer=self, step=self.step, metrics=metrics)
-        self._reset_interval()
+        self.meter.reset()
 
     @property
     def epoch_progress(self) -> float:

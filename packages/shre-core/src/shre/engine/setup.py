@@ -65,13 +65,21 @@ def create_accelerator(precision: str = "fp32", *, cpu: bool = False) -> Acceler
     # graph traversal per step, as in transformers' Trainer by default.
     ddp = DistributedDataParallelKwargs(find_unused_parameters=True)
     try:
-        return Accelerator(
+        accelerator = Accelerator(
             mixed_precision=MIXED_PRECISION[precision], cpu=cpu, kwargs_handlers=[ddp]
         )
     except ValueError as error:
         raise ConfigError(
             f"train.precision {precision!r} is not available here: {error}"
         ) from error
+
+    # accelerate 1.16 accepts fp16 on a CPU but then runs without autocast.
+    if precision == "fp16" and accelerator.device.type == "cpu":
+        logger.warning(
+            "train.precision fp16 has no effect on the CPU, so the run uses fp32; "
+            "use train.precision=bf16 for mixed precision on a CPU"
+        )
+    return accelerator
 
 
 def _has_accelerator() -> bool:
