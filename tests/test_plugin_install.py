@@ -184,3 +184,11 @@ def test_doctor_reports_problem(doctor, plugin, check, text):
 
 def test_doctor_passes_working_plugin_import(doctor):
     assert "[ok] toy: import:" in doctor.stdout
+
+
+def test_load_warning_is_one_line(plugin_path):
+    result = shre(plugin_path, "list", "tasks")
+    lines = [line for line in result.stderr.splitlines() if "badhook" in line]
+
+    assert len(lines) == 1
+    assert "'stepp'" in lines[0]

@@ -16,10 +16,23 @@ from typing import Any
 import click
 from shre.errors import ShreError
 
+from shre_cli.output import one_line
+
 logger = logging.getLogger(__name__)
 
 DEBUG_VARIABLE = "SHRE_DEBUG"
 LOG_FORMAT = "%(levelname)s %(name)s: %(message)s"
+
+
+class OneLineFormatter(logging.Formatter):
+    """Formatter that puts each log message on one line; tracebacks keep their lines.
+
+    pluggy's validation errors, which the plugin manager logs when it skips a
+    plugin, span several lines.
+    """
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        return one_line(super().formatMessage(record))
 
 
 class UserError(click.ClickException):
@@ -132,7 +145,9 @@ def add_plugin_commands(group: click.Group = cli) -> None:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Run the ``shre`` console script."""
-    logging.basicConfig(level=logging.WARNING, format=LOG_FORMAT)
+    handler = logging.StreamHandler()
+    handler.setFormatter(OneLineFormatter(LOG_FORMAT))
+    logging.basicConfig(level=logging.WARNING, handlers=[handler])
     add_plugin_commands(cli)
     cli.main(args=list(argv) if argv is not None else None, prog_name="shre")
 
