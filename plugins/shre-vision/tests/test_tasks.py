@@ -199,3 +199,17 @@ def test_predict_writes_class_names(slice_dir, tmp_path):
     lines = paths[0].read_text().splitlines()
     assert lines[0] == "index,label,class"
     assert len(lines) == 101
+
+
+def test_layer_decay_learning_rates(slice_dir):
+    from shre.engine.optim import parameter_groups
+
+    task = prepared_task("vision:cifar10", slice_dir)
+    model = task.build_model(get_registry())
+    groups = parameter_groups(model, lr=1e-3, weight_decay=0.01, layer_decay=0.75)
+    lr_of = {name: group["lr"] for group in groups for name in group["names"]}
+    assert lr_of["encoders.image.model.pos_embed"] == pytest.approx(1e-3 * 0.75**3)
+    assert lr_of["encoders.image.model.blocks.0.attn.qkv.weight"] == pytest.approx(1e-3 * 0.75**2)
+    assert lr_of["encoders.image.model.blocks.1.attn.qkv.weight"] == pytest.approx(1e-3 * 0.75)
+    assert lr_of["encoders.image.model.norm.weight"] == pytest.approx(1e-3)
+    assert lr_of["head.proj.weight"] == pytest.approx(1e-3)
