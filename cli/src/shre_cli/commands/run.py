@@ -202,7 +202,11 @@ def _summary_rows(summary: Mapping[str, Any], config: Mapping[str, Any]) -> list
         "Task, model and config come from RUN_DIR/config.yaml."
     ),
 )
-@click.option("--overwrite", is_flag=True, help="Replace the contents of an existing --output-dir.")
+@click.option(
+    "--overwrite",
+    is_flag=True,
+    help="Replace the run files (config, metrics, checkpoints) of an existing --output-dir.",
+)
 @click.option(
     "--config",
     "config_file",
