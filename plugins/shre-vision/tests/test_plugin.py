@@ -55,3 +55,10 @@ def test_listing_imports_no_torch():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_package_exports_load_lazily():
+    import shre_vision
+    from shre_vision.teacher import load_teacher
+
+    assert shre_vision.load_teacher is load_teacher
