@@ -92,12 +92,12 @@ def cli(ctx: click.Context, debug: bool, verbose: int) -> None:
 
 
 def _register_commands() -> None:
-    from shre_cli.commands import listing, new_plugin, run
+    from shre_cli.commands import inference, listing, new_plugin, train
 
     for command in (
-        run.train,
-        run.evaluate,
-        run.predict,
+        train.train,
+        inference.evaluate,
+        inference.predict,
         listing.list_components,
         listing.plugins,
         new_plugin.new_plugin,
