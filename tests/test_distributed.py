@@ -132,3 +132,18 @@ def test_two_process_glue_stsb_matches_scipy(tmp_path):
     assert metrics["spearman"] == pytest.approx(
         spearmanr(gathered["predictions"], gathered["labels"]).statistic, abs=1e-4
     )
+
+
+def test_sigterm_to_one_process_stops_both_at_same_step(tmp_path, toy_plugin):
+    from shre.checkpoint import list_checkpoints, load_trainer_state
+
+    run_dir = tmp_path / "run"
+    config = toy_plugin.toy_config(run_dir, "train.batch_size=4", "train.log_every=1")
+    config_file = tmp_path / "config.json"
+    config_file.write_text(json.dumps(config))
+
+    result = torchrun(str(config_file), "--sigterm-at-step", "2", "--sigterm-rank", "1")
+
+    assert result.stdout.count(f"interrupted: {run_dir / 'checkpoints' / 'step-2'}") == 2
+    assert [path.name for path in list_checkpoints(run_dir)] == ["step-2"]
+    assert len(load_trainer_state(run_dir / "checkpoints" / "step-2")["rng_states"]) == 2

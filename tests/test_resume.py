@@ -105,5 +105,8 @@ def test_resume_after_sigkill_is_bit_identical(tmp_path):
     different = [key for key in expected if not torch.equal(actual[key], expected[key])]
     assert different == []
     assert train_losses(run_dir) == train_losses(uninterrupted_dir)
+    records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    train_steps = [record["step"] for record in records if record["split"] == "train"]
+    assert train_steps == list(range(1, 13))
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["resumed_from"] == str(run_dir / "checkpoints" / "step-4")

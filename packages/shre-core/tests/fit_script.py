@@ -4,6 +4,7 @@ Used by the resume, SIGKILL and torchrun tests: each run gets its own
 process, as a user's run does.
 
 Usage: python fit_script.py CONFIG_JSON [--resume RUN_DIR] [--kill-at-step N]
+                             [--sigterm-at-step N [--sigterm-rank R]]
                              [--installed-plugins] [--predictions OUT_JSON]
 
 ``--predictions`` then predicts the first eval split with the trained model
@@ -25,23 +26,31 @@ import shre_toy  # noqa: E402
 from shre import hookimpl  # noqa: E402
 
 
-class KillAtStep:
-    """Plugin that SIGKILLs its own process after optimiser step ``step``."""
+class SignalAtStep:
+    """Plugin that sends ``signum`` to its own process after optimiser step ``step``.
 
-    def __init__(self, step: int) -> None:
+    With ``rank`` set, only the process of that global rank signals itself.
+    """
+
+    def __init__(self, step: int, signum: int, rank: int | None = None) -> None:
         self.step = step
+        self.signum = signum
+        self.rank = rank
 
     @hookimpl
     def shre_on_step_end(self, trainer, step, metrics) -> None:
-        if step == self.step:
-            os.kill(os.getpid(), signal.SIGKILL)
+        own_rank = trainer.accelerator.process_index
+        if step == self.step and self.rank in (None, own_rank):
+            os.kill(os.getpid(), self.signum)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("config")
     parser.add_argument("--resume")
-    parser.add_argument("--kill-at-step", type=int)
+    parser.add_argument("--kill-at-step", type=int, help="SIGKILL after this step")
+    parser.add_argument("--sigterm-at-step", type=int, help="SIGTERM after this step")
+    parser.add_argument("--sigterm-rank", type=int, help="only this rank gets the SIGTERM")
     parser.add_argument("--installed-plugins", action="store_true")
     parser.add_argument("--predictions")
     arguments = parser.parse_args()
@@ -51,15 +60,23 @@ def main() -> None:
     torch.set_num_threads(1)
     if not arguments.installed_plugins:
         shre_toy.register()
-    if arguments.kill_at_step is not None:
-        from shre.plugins import get_plugin_manager
+    from shre.plugins import get_plugin_manager
 
-        get_plugin_manager().register(KillAtStep(arguments.kill_at_step), name="kill")
+    if arguments.kill_at_step is not None:
+        plugin = SignalAtStep(arguments.kill_at_step, signal.SIGKILL)
+        get_plugin_manager().register(plugin, name="kill")
+    if arguments.sigterm_at_step is not None:
+        plugin = SignalAtStep(arguments.sigterm_at_step, signal.SIGTERM, arguments.sigterm_rank)
+        get_plugin_manager().register(plugin, name="sigterm")
 
     from shre import engine
 
     config = json.loads(Path(arguments.config).read_text())
-    summary = engine.fit(config, resume=arguments.resume)
+    try:
+        summary = engine.fit(config, resume=arguments.resume)
+    except engine.TrainingInterrupted as error:
+        print(f"interrupted: {error.checkpoint}", flush=True)
+        sys.exit(error.exit_code)
     if arguments.predictions:
         write_predictions(Path(summary["run_dir"]), Path(arguments.predictions))
 

@@ -63,6 +63,7 @@ DEFAULTS: dict[str, Any] = {
         "log_every": 10,
         "keep_last": 1,
         "freeze_encoder": False,
+        "find_unused_parameters": True,
     },
 }
 

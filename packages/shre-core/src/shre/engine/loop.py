@@ -79,7 +79,11 @@ class Trainer:
         self.config = config
         self.hook = get_plugin_manager().hook
         train = config["train"]
-        self.accelerator = create_accelerator(train["precision"])
+        self.accelerator = create_accelerator(
+            train["precision"],
+            # Absent from configs saved before the key existed.
+            find_unused_parameters=bool(train.get("find_unused_parameters", True)),
+        )
         self.is_main_process = self.accelerator.is_main_process
         set_seed(int(config["seed"]))
 

@@ -36,11 +36,22 @@ def build_task(config: Mapping[str, Any]) -> Task:
     return task
 
 
-def create_accelerator(precision: str = "fp32", *, cpu: bool = False) -> Accelerator:
+def create_accelerator(
+    precision: str = "fp32", *, cpu: bool = False, find_unused_parameters: bool = True
+) -> Accelerator:
     """Create the accelerator for one run.
 
     The engine accumulates gradients itself (see ``shre.engine.loop``), so
     accelerate's own accumulation stays at 1.
+
+    Args:
+        precision: ``train.precision``.
+        cpu: run on the CPU even where an accelerator is available.
+        find_unused_parameters: ``train.find_unused_parameters``, passed to
+            DDP. True allows parameters that get no gradient in a step (an
+            unused transformers pooler, say) at the cost of one extra graph
+            traversal per step, as transformers' ``Trainer`` does by default.
+            False is faster; DDP then raises if such parameters exist.
     """
     from accelerate import Accelerator
     from accelerate.state import AcceleratorState
@@ -60,10 +71,7 @@ def create_accelerator(precision: str = "fp32", *, cpu: bool = False) -> Acceler
     # precision setting; resetting it (and keeping the process group) lets
     # one process run several fits, as tests and notebooks do.
     AcceleratorState._reset_state(reset_partial_state=False)
-    # Parameters that get no gradient in a step (a transformers pooler the
-    # task does not use, say) would make DDP fail; the search costs one
-    # graph traversal per step, as in transformers' Trainer by default.
-    ddp = DistributedDataParallelKwargs(find_unused_parameters=True)
+    ddp = DistributedDataParallelKwargs(find_unused_parameters=find_unused_parameters)
     try:
         accelerator = Accelerator(
             mixed_precision=MIXED_PRECISION[precision], cpu=cpu, kwargs_handlers=[ddp]
