@@ -16,6 +16,7 @@ from typing import Any
 import click
 from shre.errors import ShreError
 
+from shre_cli.errors import UserError
 from shre_cli.output import one_line
 
 logger = logging.getLogger(__name__)
@@ -33,14 +34,6 @@ class OneLineFormatter(logging.Formatter):
 
     def formatMessage(self, record: logging.LogRecord) -> str:
         return one_line(super().formatMessage(record))
-
-
-class UserError(click.ClickException):
-    """A ``ShreError`` shown as one line on stderr, with the error's exit code."""
-
-    def __init__(self, message: str, exit_code: int = 2) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
 
 
 class ShreGroup(click.Group):

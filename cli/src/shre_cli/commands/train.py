@@ -15,6 +15,7 @@ import click
 from shre.config import PRECISIONS
 from shre.errors import ConfigError
 
+from shre_cli.errors import UserError
 from shre_cli.output import echo_table
 
 RUN_CONFIG_FILE = "config.yaml"
@@ -311,8 +312,6 @@ def train(
     try:
         summary = shre.engine.fit(config, resume=resume, overwrite=overwrite)
     except TrainingInterrupted as error:
-        from shre_cli.main import UserError
-
         raise UserError(
             f"training interrupted by {error.signal_name} after step {error.step}; "
             f"checkpoint saved to {error.checkpoint}. "
