@@ -276,3 +276,31 @@ def test_fp16_on_cpu_warns_and_runs_fp32(caplog):
 
     assert accelerator.scaler is None
     assert "fp16 has no effect on the CPU" in caplog.text
+
+
+def test_resume_copied_checkpoint_needs_output_dir(tmp_path, make_config):
+    import shutil
+
+    engine.fit(make_config(tmp_path / "run", "train.max_steps=2"))
+    copied = tmp_path / "copied"
+    shutil.copytree(tmp_path / "run" / "checkpoints" / "step-2", copied)
+
+    with pytest.raises(ConfigError, match="not inside a run directory"):
+        engine.fit(make_config(None, "train.max_steps=3"), resume=copied)
+    summary = engine.fit(make_config(tmp_path / "continued", "train.max_steps=3"), resume=copied)
+
+    assert summary["steps"] == 3
+    assert summary["resumed_from"] == str(copied)
+
+
+def test_engine_modules_import_without_torch():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, shre.engine, shre.engine.errors, shre.checkpoint, shre.rundir; "
+        "print('torch' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+
+    assert result.stdout.strip() == "False", result.stderr

@@ -197,6 +197,7 @@ class Trainer:
     # Training
 
     def fit(self) -> dict[str, Any]:
+        """Train to ``total_steps``, evaluate, and return the summary."""
         self._fit_started = time.monotonic()
         self.hook.shre_on_fit_start(trainer=self)
         # Restored last, after anything (hooks included) that may draw random
@@ -416,7 +417,13 @@ def fit(
     checkpoint = None
     if resume is not None:
         checkpoint = resolve_checkpoint(resume, which="last")
-        config["output_dir"] = str(checkpoint.parent.parent)
+        if checkpoint.parent.name == CHECKPOINTS_DIR:
+            config["output_dir"] = str(checkpoint.parent.parent)
+        elif not config.get("output_dir"):
+            raise ConfigError(
+                f"checkpoint {str(checkpoint)!r} is not inside a run directory; "
+                "set output_dir to the directory that the resumed run should use"
+            )
     get_plugin_manager().hook.shre_configure(config=config)
     trainer = Trainer(config, checkpoint=checkpoint, overwrite=overwrite, allow_pickle=allow_pickle)
     return trainer.fit()
