@@ -134,7 +134,7 @@ def test_two_process_glue_stsb_matches_scipy(tmp_path):
     )
 
 
-def test_sigterm_to_one_process_stops_both_at_same_step(tmp_path, toy_plugin):
+def test_sigterm_one_process_stops_both(tmp_path, toy_plugin):
     from shre.checkpoint import list_checkpoints, load_trainer_state
 
     run_dir = tmp_path / "run"

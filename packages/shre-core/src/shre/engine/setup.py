@@ -68,7 +68,7 @@ def create_accelerator(
     cpu = cpu or not _has_accelerator()
 
     # AcceleratorState is a process-wide singleton that rejects a second
-    # precision setting; resetting it (and keeping the process group) lets
+    # precision setting. Resetting it, while keeping the process group, lets
     # one process run several fits, as tests and notebooks do.
     AcceleratorState._reset_state(reset_partial_state=False)
     ddp = DistributedDataParallelKwargs(find_unused_parameters=find_unused_parameters)
