@@ -117,6 +117,9 @@ def build_loader(
     an iterator does not draw from the global torch RNG. Dropout in the
     training steps then gets the same random stream with or without resume.
     """
+    # NOTE: with num_workers > 0, a worker's seed depends on which batches it
+    # gets, and that changes when an epoch resumes in the middle. Random
+    # augmentation in the workers then differs from the uninterrupted run.
     generator = torch.Generator().manual_seed(sampler.seed + sampler.epoch)
     return DataLoader(
         dataset,
