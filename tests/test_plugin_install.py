@@ -10,6 +10,7 @@ broken plugins.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -82,28 +83,26 @@ def write_project(
     return project
 
 
+def pip_install_target(target: Path, *projects: Path) -> None:
+    """Install ``projects`` into ``target`` with pip, without their dependencies.
+
+    With hatchling in this environment the build runs here, offline
+    (``--no-build-isolation``). Without it, pip builds in an isolated
+    environment and fetches hatchling from the package index.
+    """
+    command = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps"]
+    if importlib.util.find_spec("hatchling") is not None:
+        command += ["--no-build-isolation", "--no-index"]
+    subprocess.run([*command, "--target", str(target), *map(str, projects)], check=True)
+
+
 @pytest.fixture(scope="module")
 def plugin_path(tmp_path_factory) -> Path:
     """Folder with the seven plugin distributions installed, for PYTHONPATH."""
     sources = tmp_path_factory.mktemp("sources")
     target = tmp_path_factory.mktemp("site")
     projects = [write_project(sources, name, *spec) for name, spec in PLUGINS.items()]
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--no-deps",
-            "--no-build-isolation",
-            "--no-index",
-            "--target",
-            str(target),
-            *map(str, projects),
-        ],
-        check=True,
-    )
+    pip_install_target(target, *projects)
     return target
 
 

@@ -10,6 +10,7 @@ prediction run the real ``shre`` group in this process with the folder on
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import json
 import os
 import subprocess
@@ -44,6 +45,19 @@ def shre(*args: str):
     return result
 
 
+def pip_install_target(target: Path, *projects: Path) -> None:
+    """Install ``projects`` into ``target`` with pip, without their dependencies.
+
+    With hatchling in this environment the build runs here, offline
+    (``--no-build-isolation``). Without it, pip builds in an isolated
+    environment and fetches hatchling from the package index.
+    """
+    command = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps"]
+    if importlib.util.find_spec("hatchling") is not None:
+        command += ["--no-build-isolation", "--no-index"]
+    subprocess.run([*command, "--target", str(target), *map(str, projects)], check=True)
+
+
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory) -> dict[str, Path]:
     """Generate and install the package; yield its folders with the install on sys.path."""
@@ -52,8 +66,7 @@ def generated(tmp_path_factory) -> dict[str, Path]:
 
     site = tmp_path_factory.mktemp("site")
     package = root / f"shre-{NAME}"
-    pip = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation"]
-    subprocess.run([*pip, "--no-index", "--target", str(site), str(package)], check=True)
+    pip_install_target(site, package)
 
     # importlib.metadata scans sys.path on every call, so a fresh plugin
     # manager discovers the new entry point.
