@@ -10,7 +10,11 @@ import torch
 
 
 def capture_rng_state() -> dict[str, Any]:
-    """Return this process's Python, NumPy, torch and CUDA RNG states."""
+    """Return this process's Python, NumPy, torch and CUDA RNG states.
+
+    The CUDA state is that of the current device only, which is the one
+    device each process trains on (accelerate selects it per process).
+    """
     _, keys, position, has_gauss, cached_gaussian = np.random.get_state()
     state: dict[str, Any] = {
         "python": random.getstate(),
@@ -23,7 +27,7 @@ def capture_rng_state() -> dict[str, Any]:
         "torch": torch.get_rng_state(),
     }
     if torch.cuda.is_available() and torch.cuda.is_initialized():
-        state["cuda"] = torch.cuda.get_rng_state_all()
+        state["cuda"] = torch.cuda.get_rng_state()
     return state
 
 
@@ -44,5 +48,6 @@ def restore_rng_state(state: dict[str, Any]) -> None:
     )
 
     torch.set_rng_state(state["torch"])
+    # NOTE: the CUDA branch has not run on a GPU in the test suite, which is CPU-only.
     if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
+        torch.cuda.set_rng_state(state["cuda"])
