@@ -165,8 +165,11 @@ class ImageClassificationTask(Task):
         if split == self.train_split:
             logger.info("cache_features: training on features encoded once, without augmentation or mixup")
 
+        # NOTE: with several processes, each one encodes the whole split; the
+        # engine then shards the cached features like any dataset.
         batch_size = self.config["train"].get("eval_batch_size") or self.config["train"]["batch_size"]
-        return encode_dataset(_unwrap(model), images, batch_size=batch_size)
+        num_workers = int(self.config.get("data", {}).get("num_workers") or 0)
+        return encode_dataset(_unwrap(model), images, batch_size=batch_size, num_workers=num_workers)
 
     def _split(self, split: str) -> ImageSplit:
         if split not in self.splits:
