@@ -129,3 +129,37 @@ def test_missing_column_is_reported(tmp_path: Path):
     with pytest.raises(DataError) as error:
         read_split(TASKS["qnli"], "validation", tmp_path, labelled=True)
     assert "missing column(s) 'question'" in str(error.value)
+
+
+MNLI_DEV_HEADER = (
+    "index\tpromptID\tpairID\tgenre\tsentence1_binary_parse\tsentence2_binary_parse\t"
+    "sentence1_parse\tsentence2_parse\tsentence1\tsentence2\t"
+    "label1\tlabel2\tlabel3\tlabel4\tlabel5\tgold_label"
+)
+
+
+def test_mnli_dev_layout_by_header(tmp_path: Path):
+    # No MNLI slice is shipped, so this file follows the layout of dev_matched.tsv.
+    (tmp_path / "MNLI").mkdir()
+    rows = [
+        "0\t1\t1n\tfiction\t( A )\t( B )\t(ROOT A)\t(ROOT B)\tA man sleeps.\tA man naps."
+        "\tentailment\tentailment\tneutral\tentailment\tentailment\tentailment",
+        "1\t2\t2c\tfiction\t( C )\t( D )\t(ROOT C)\t(ROOT D)\tIt is day.\tIt is night."
+        "\tcontradiction\tcontradiction\tcontradiction\tneutral\tcontradiction\tcontradiction",
+    ]
+    (tmp_path / "MNLI" / "dev_matched.tsv").write_text("\n".join([MNLI_DEV_HEADER, *rows]) + "\n")
+    examples = read_split(TASKS["mnli"], "validation_matched", tmp_path, labelled=True)
+    assert examples.text_a == ["A man sleeps.", "It is day."]
+    assert examples.text_b == ["A man naps.", "It is night."]
+    assert examples.labels == [0, 2]
+
+
+def test_mnli_reads_diagnostic_as_ax(tmp_path: Path):
+    (tmp_path / "diagnostic").mkdir()
+    (tmp_path / "diagnostic" / "diagnostic.tsv").write_text(
+        "index\tsentence1\tsentence2\n0\tThe cat sat.\tA cat sat.\n1\tNo dogs bark.\tDogs bark.\n"
+    )
+    examples = read_split(TASKS["mnli"], "ax", tmp_path, labelled=False)
+    assert examples.text_b == ["A cat sat.", "Dogs bark."]
+    assert examples.labels is None
+    assert examples.idx == [0, 1]

@@ -78,8 +78,8 @@ class GlueTask(Task):
         if not self.info.trainable:
             raise ConfigError(
                 f"glue:{self.info.name} is prediction only: GLUE has no {split} split for it. "
-                "Train glue:mnli, then predict split 'ax' with the MNLI run, or predict "
-                f"glue:{self.info.name} split 'test'"
+                "Train glue:mnli, then predict its split 'ax': "
+                "shre predict --checkpoint MNLI_RUN --split ax"
             )
         splits = ", ".join(self.info.files)
         raise ConfigError(f"task {self.name!r} has no split {split!r}; its splits are {splits}")
