@@ -67,7 +67,7 @@ def tokenise(
     Args:
         examples: the rows of one split.
         tokenizer: the encoder's tokenizer.
-        max_length: longest encoded input in tokens, special tokens included.
+        max_length: maximum encoded length in tokens, special tokens included.
         cache_dir: where ``datasets`` keeps the tokenised split; ``None``
             keeps it in memory. The cache file name is a hash of the rows,
             the tokenizer and ``max_length``, so a change to any of them

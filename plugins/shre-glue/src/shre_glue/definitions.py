@@ -35,7 +35,7 @@ class GlueTaskInfo:
         label_column: TSV label column (absent from test files).
         labels: label strings by class id; ``None`` for regression (STS-B).
         metrics: metric names, main metric first.
-        lr, batch_size, epochs: fine-tuning recipe of the reference.
+        lr, batch_size, epochs: GLUE fine-tuning recipe of TimCares/MasterThesis.
         files: split name to the TSV path relative to ``--data-dir``.
         headerless: splits whose file has no header line (CoLA train and dev).
         predict_splits: splits without labels, with their submission file names.

@@ -42,7 +42,7 @@ class BertTextEncoder(nn.Module):
         modality: ``"text"``.
         width: hidden size D.
         num_prefix_tokens: 1, the ``[CLS]`` token.
-        max_length: longest input in tokens (the position-embedding table size).
+        max_length: maximum input length in tokens (the position-embedding table size).
         num_layers: number of Transformer layers, for layer-wise lr decay.
     """
 

@@ -1,9 +1,10 @@
 """The GLUE pooler and classification head.
 
-The reference GLUE recipe takes the ``[CLS]`` hidden state, applies BERT's
-pooler (dense + tanh, pretrained) and dropout 0.1, then a classifier. The
-``roberta`` head (dense, tanh, dropout, projection) is the default here; the
-core ``linear`` head gives the single linear layer of the reference code.
+The GLUE recipe of TimCares/MasterThesis (a master thesis that re-did SHRe
+with Transformers) takes the ``[CLS]`` hidden state, applies BERT's pooler
+(dense + tanh, pretrained) and dropout 0.1, then a classifier. The
+``roberta`` head (dense, tanh, dropout, projection) is the default here. The
+core ``linear`` head gives the single linear layer that the thesis code used.
 """
 
 from __future__ import annotations

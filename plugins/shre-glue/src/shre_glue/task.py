@@ -29,7 +29,7 @@ class GlueTask(Task):
     """One GLUE task: TSV or Hub data, tokenisation, metrics and submission files.
 
     Options (``config["task_options"]``):
-        max_length: longest encoded input in tokens (default 256, capped
+        max_length: maximum encoded length in tokens (default 256, capped
             at the encoder's ``max_length``).
         cache_dir: where tokenised splits are cached; default
             ``<datasets cache>/shre-glue``; ``null`` keeps them in memory only.
