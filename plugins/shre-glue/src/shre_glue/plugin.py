@@ -86,7 +86,8 @@ def _task_spec(info: GlueTaskInfo) -> TaskSpec:
         head="glue:roberta",
         loss="core:mse" if info.labels is None else "core:cross-entropy",
         metrics=info.metrics,
-        main_metric=info.metrics[0],
+        # AX has no labelled split, so it has no metric to select checkpoints by.
+        main_metric=info.metrics[0] if info.metrics else "loss",
         greater_is_better=True,
         num_labels=info.num_labels,
         preset=info.preset(),
