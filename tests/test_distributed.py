@@ -81,12 +81,13 @@ def test_two_processes_match_single_process(tmp_path, toy_plugin):
     assert gathered == expected
 
 
-def test_two_process_glue_stsb_matches_scipy(tmp_path):
+def test_two_process_glue_stsb_matches_scipy_sklearn(tmp_path):
     """STS-B correlations keep every prediction: the gather over processes must be exact."""
     from scipy.stats import pearsonr, spearmanr
     from shre.config import resolve_config
     from shre.plugins import reset_plugin_manager
     from shre.registry import get_registry
+    from sklearn.feature_selection import r_regression
 
     pytest.importorskip("shre_glue")
     os.environ["SHRE_LOAD_PLUGINS"] = "glue"
@@ -128,6 +129,10 @@ def test_two_process_glue_stsb_matches_scipy(tmp_path):
     assert len(gathered["predictions"]) == 47
     assert metrics["pearson"] == pytest.approx(
         pearsonr(gathered["predictions"], gathered["labels"]).statistic, abs=1e-4
+    )
+    features = [[prediction] for prediction in gathered["predictions"]]
+    assert metrics["pearson"] == pytest.approx(
+        float(r_regression(features, gathered["labels"])[0]), abs=1e-4
     )
     assert metrics["spearman"] == pytest.approx(
         spearmanr(gathered["predictions"], gathered["labels"]).statistic, abs=1e-4
