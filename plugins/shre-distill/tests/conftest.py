@@ -3,7 +3,6 @@
 from pathlib import Path
 
 import pytest
-
 from shre.config import resolve_config
 from shre.registry import get_registry
 

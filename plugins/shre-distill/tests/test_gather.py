@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from shre_distill.gather import gather_with_grad
 
 WORKER = Path(__file__).with_name("gather_worker.py")

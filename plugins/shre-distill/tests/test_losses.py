@@ -4,7 +4,6 @@ import math
 
 import pytest
 import torch
-
 from shre_distill.losses import INIT_LOGIT_SCALE, SHReLoss, clip_loss, kd_loss
 from shre_distill.shared import LAYER_NAMES, SharedMLP
 

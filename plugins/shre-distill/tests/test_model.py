@@ -2,11 +2,10 @@
 
 import pytest
 import torch
-from torch import nn
-
 from shre.errors import CheckpointError, ConfigError
 from shre_distill.task import parse_layers
 from shre_distill.teacher import TeacherAdapter
+from torch import nn
 
 
 class RecordingTeacher(nn.Module):

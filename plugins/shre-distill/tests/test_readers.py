@@ -7,12 +7,11 @@ from pathlib import Path
 
 import pytest
 import torch
-from torchvision import transforms as T
-
 from shre.errors import ConfigError, DataError
 from shre_distill.data.layout import detect_format, read_split
 from shre_distill.data.readers import read_jsonl, read_karpathy, read_tsv
 from shre_distill.data.webdataset import WebDatasetPairs, iter_shard
+from torchvision import transforms as T
 
 DATA = Path(__file__).parent / "data" / "flickr8k_64"
 

@@ -5,7 +5,6 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
-
 from shre_distill.metrics import RetrievalMetric
 from shre_distill.retrieval import median_rank, random_recall_at_k, recall_at_k
 

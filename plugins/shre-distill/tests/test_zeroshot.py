@@ -5,7 +5,6 @@ import pytest
 import torch
 import torch.nn.functional as F
 from PIL import Image
-
 from shre_distill.data.zeroshot import LabelledImages, read_class_names
 from shre_distill.metrics import ZeroShotAccuracy
 from shre_distill.templates import OPENAI_IMAGENET_TEMPLATES

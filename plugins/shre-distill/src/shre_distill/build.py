@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from shre.errors import ConfigError, ShreError
+from shre.errors import CheckpointError, ConfigError, ShreError
+
 from shre_distill.model import SHReModel
 
 if TYPE_CHECKING:
     from shre.registry import Registry
+
     from shre_distill.task import DistillTask
 
 logger = logging.getLogger(__name__)
@@ -30,7 +32,6 @@ def build_student(task: DistillTask, registry: Registry) -> SHReModel:
             encoders of different widths.
     """
     from shre_distill.losses import SHReLoss
-    from shre_distill.teacher import TeacherAdapter
 
     config = task.config
     if not config.get("model"):
@@ -51,6 +52,7 @@ def build_student(task: DistillTask, registry: Registry) -> SHReModel:
 
     teacher = _load_teacher_adapter(task, encoders["image"])
     num_classes = teacher.num_classes if teacher is not None else task.require_num_labels()
+    _record_num_classes(task, num_classes)
     task.num_labels = num_classes
     shared = registry.resolve("head", model_spec.shared or DEFAULT_SHARED).build(
         width=width, num_outputs=num_classes
@@ -63,6 +65,24 @@ def build_student(task: DistillTask, registry: Registry) -> SHReModel:
     return SHReModel(encoders["image"], encoders["text"], shared, loss, teacher)
 
 
+def _record_num_classes(task: DistillTask, num_classes: int) -> None:
+    """Store the teacher's class count in the run config, or check it against the stored one.
+
+    The engine saves the config after the model is built, so a resumed run
+    (whose config comes from its ``config.yaml``) carries the count its
+    checkpoints were trained with.
+    """
+    options = task.config.setdefault("task_options", {})
+    recorded = options.get("teacher_num_classes")
+    if recorded is not None and int(recorded) != num_classes:
+        raise CheckpointError(
+            f"teacher {task.teacher_name()!r} has {num_classes} classes, but this run was "
+            f"trained with a {recorded}-class teacher (task_options.teacher_num_classes in its "
+            "config.yaml); resume with the teacher the run started with, or start a new run"
+        )
+    options["teacher_num_classes"] = num_classes
+
+
 def _load_teacher_adapter(task: DistillTask, image_encoder: Any) -> Any:
     from shre_distill.teacher import TeacherAdapter
 
@@ -71,7 +91,10 @@ def _load_teacher_adapter(task: DistillTask, image_encoder: Any) -> Any:
     except (ShreError, OSError) as error:
         if task.num_labels is None:
             raise
-        logger.warning("teacher %r not loaded (%s); the model has no KD loss", task.teacher_name(), error)
+        logger.warning(
+            "failed to load teacher %r (%s); the model is built without it and reports no KD loss",
+            task.teacher_name(), error,
+        )
         return None
     return TeacherAdapter(
         module, data_config, image_encoder.mean, image_encoder.std, name=task.teacher_name()
@@ -98,11 +121,14 @@ def build_dataset(task: DistillTask, split: str, model: SHReModel) -> Any:
 
         folder = options["zeroshot_dir"]
         classes = read_class_names(folder)
-        return LabelledImages(folder, options.get("zeroshot_split", "test"), eval_transform(size, mean, std), len(classes))
+        zeroshot_split = options.get("zeroshot_split", "test")
+        return LabelledImages(folder, zeroshot_split, eval_transform(size, mean, std), len(classes))
 
     data_dir = layout.data_dir_of(task.config)
-    fmt = options.get("format", "auto")
-    if split == task.train_split and (layout.detect_format(data_dir) if fmt == "auto" else fmt) == "webdataset":
+    layout_name = options.get("format", "auto")
+    if layout_name == "auto":
+        layout_name = layout.detect_format(data_dir)
+    if split == task.train_split and layout_name == "webdataset":
         from shre_distill.data.webdataset import WebDatasetPairs
 
         return WebDatasetPairs(
@@ -111,7 +137,8 @@ def build_dataset(task: DistillTask, split: str, model: SHReModel) -> Any:
 
     if split == TRAIN_EVAL_SPLIT:
         # The training pairs scored like an evaluation split: all captions, no augmentation.
-        return CaptionEvalDataset(layout.read_split(data_dir, task.train_split, options), eval_transform(size, mean, std))
+        records = layout.read_split(data_dir, task.train_split, options)
+        return CaptionEvalDataset(records, eval_transform(size, mean, std))
 
     records = layout.read_split(data_dir, split, options)
     if split == task.train_split:

@@ -6,9 +6,9 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import torch
+from shre.errors import CheckpointError
 from torch import nn
 
-from shre.errors import CheckpointError
 from shre_distill.losses import SHReLoss, kd_loss
 from shre_distill.shared import SharedMLP
 from shre_distill.teacher import TeacherAdapter

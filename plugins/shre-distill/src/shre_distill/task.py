@@ -26,9 +26,8 @@ from shre.task import Task
 
 if TYPE_CHECKING:
     import torch
-    from torchmetrics import MetricCollection
-
     from shre.registry import Registry
+    from torchmetrics import MetricCollection
 
 logger = logging.getLogger(__name__)
 

@@ -11,15 +11,14 @@ checkpoints; the run config stores its name instead.
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import torch
+from shre.errors import ConfigError
 from torch import nn
 from torch.nn import functional as F
-
-from shre.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 

@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch
+from shre.errors import ConfigError
 from torch.nn import functional as F
 
-from shre.errors import ConfigError
 from shre_distill.templates import TEMPLATE_SETS
 
 

@@ -13,10 +13,10 @@ from typing import Any
 
 import torch
 from PIL import Image
+from shre.errors import DataError
 from torch.utils.data import Dataset
 from torchvision import transforms as T
 
-from shre.errors import DataError
 from shre_distill.data.readers import ImageCaptions
 
 TRAIN_CROP_SCALE = (0.9, 1.0)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from shre.errors import ConfigError, DataError
+
 from shre_distill.data.readers import ImageCaptions, read_jsonl, read_karpathy, read_tsv
 
 FORMATS = ("auto", "karpathy", "jsonl", "tsv", "webdataset")

@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from PIL import Image
+from shre.errors import DataError
 from torch.utils.data import IterableDataset, get_worker_info
 
-from shre.errors import DataError
 from shre_distill.gather import world_info
 
 logger = logging.getLogger(__name__)

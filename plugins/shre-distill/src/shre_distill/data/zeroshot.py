@@ -14,9 +14,8 @@ from typing import Any
 import numpy as np
 import torch
 from PIL import Image
-from torch.utils.data import Dataset
-
 from shre.errors import DataError
+from torch.utils.data import Dataset
 
 
 def read_class_names(folder: str | Path) -> list[str]:
