@@ -21,7 +21,6 @@ import time
 from pathlib import Path
 
 import torch
-
 from shre.config import resolve_config
 from shre.registry import get_registry
 
@@ -58,9 +57,8 @@ def engine_throughput(args: argparse.Namespace) -> float:
 
 
 def bare_throughput(args: argparse.Namespace) -> float:
-    from transformers import get_cosine_schedule_with_warmup
-
     from shre_distill.task import DistillTask
+    from transformers import get_cosine_schedule_with_warmup
 
     torch.manual_seed(0)
     config = build_config(args, "")
@@ -69,12 +67,18 @@ def bare_throughput(args: argparse.Namespace) -> float:
     task.prepare()
     model = task.build_model(get_registry()).to(args.device)
     loader = torch.utils.data.DataLoader(
-        task.dataset("train", model), batch_size=args.batch_size, shuffle=True,
-        drop_last=True, collate_fn=task.collate_fn("train", model),
+        task.dataset("train", model),
+        batch_size=args.batch_size,
+        shuffle=True,
+        drop_last=True,
+        collate_fn=task.collate_fn("train", model),
     )
     optimizer = torch.optim.AdamW(
-        [p for p in model.parameters() if p.requires_grad], lr=1e-4, betas=(0.9, 0.98),
-        eps=1e-6, weight_decay=0.01,
+        [p for p in model.parameters() if p.requires_grad],
+        lr=1e-4,
+        betas=(0.9, 0.98),
+        eps=1e-6,
+        weight_decay=0.01,
     )
     scheduler = get_cosine_schedule_with_warmup(optimizer, args.steps // 10, args.steps)
     model.train()
@@ -83,8 +87,9 @@ def bare_throughput(args: argparse.Namespace) -> float:
     while step < args.steps:
         for batch in loader:
             batch = {key: value.to(args.device) for key, value in batch.items()}
-            with torch.autocast(torch.device(args.device).type, torch.bfloat16,
-                                enabled=args.precision == "bf16"):
+            with torch.autocast(
+                torch.device(args.device).type, torch.bfloat16, enabled=args.precision == "bf16"
+            ):
                 loss = model(batch)["loss"]
             loss.backward()
             optimizer.step()
@@ -102,17 +107,24 @@ def bare_throughput(args: argparse.Namespace) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", required=True, help="image-caption folder (captions.jsonl layout)")
+    parser.add_argument(
+        "--data-dir", required=True, help="image-caption folder (captions.jsonl layout)"
+    )
     parser.add_argument("--model", default="shre-tiny")
     parser.add_argument("--teacher", default="timm:test_resnet")
-    parser.add_argument("--random-teacher", action="store_true", help="timm teacher without downloaded weights")
+    parser.add_argument(
+        "--random-teacher", action="store_true", help="timm teacher without downloaded weights"
+    )
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--log-every", type=int, default=5)
     parser.add_argument("--val-images", type=float, default=0.1)
     parser.add_argument("--precision", default="fp32", choices=("fp32", "bf16"))
-    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu",
-                        help="device of the bare loop; the engine picks its own through accelerate")
+    parser.add_argument(
+        "--device",
+        default="cuda" if torch.cuda.is_available() else "cpu",
+        help="device of the bare loop; the engine picks its own through accelerate",
+    )
     args = parser.parse_args()
 
     bare = bare_throughput(args)

@@ -14,7 +14,6 @@ import resource
 import time
 
 import torch
-
 from shre_distill.metrics import RetrievalMetric
 
 
@@ -52,8 +51,10 @@ def main() -> None:
     seconds = time.perf_counter() - start
 
     features_mib = (images.numel() + texts.numel()) * 4 / 2**20
-    print(f"device {device}, {args.images} images x {num_texts} captions, dim {args.dim}, "
-          f"chunk {args.chunk_size}")
+    print(
+        f"device {device}, {args.images} images x {num_texts} captions, dim {args.dim}, "
+        f"chunk {args.chunk_size}"
+    )
     print(f"features: {features_mib:.0f} MiB")
     print(f"compute time: {seconds:.2f} s")
     if device.type == "cuda":
@@ -62,9 +63,11 @@ def main() -> None:
     else:
         grown = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before) / 1024
         print(f"peak RSS growth during compute: {grown:.0f} MiB")
-    print(f"proj_mean_recall {results['proj_mean_recall']:.3f} "
-          f"(random {results['random_mean_recall']:.3f}), "
-          f"median rank i2t {results['proj_median_rank_i2t']:.1f}")
+    print(
+        f"proj_mean_recall {results['proj_mean_recall']:.3f} "
+        f"(random {results['random_mean_recall']:.3f}), "
+        f"median rank i2t {results['proj_median_rank_i2t']:.1f}"
+    )
 
 
 if __name__ == "__main__":

@@ -18,7 +18,6 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
 from shre_cli.main import cli
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,13 +35,42 @@ def run_cli(*arguments: str) -> str:
 @pytest.fixture(scope="module")
 def distilled(tmp_path_factory) -> Path:
     runs = tmp_path_factory.mktemp("runs")
-    run_cli("train", "--task", "vision:cifar10", "--model", "vision:shre-tiny-image",
-            "--data-dir", str(CIFAR), "--max-steps", "3", "--batch-size", "16",
-            "--output-dir", str(runs / "teacher"))
-    run_cli("train", "--task", "distill:shre", "--model", "shre-tiny",
-            "--teacher", str(runs / "teacher"), "--data-dir", str(FLICKR),
-            "--max-steps", "4", "--batch-size", "8", "--lr", "5e-4",
-            "--set", "task_options.val_images=16", "--output-dir", str(runs / "distill"))
+    run_cli(
+        "train",
+        "--task",
+        "vision:cifar10",
+        "--model",
+        "vision:shre-tiny-image",
+        "--data-dir",
+        str(CIFAR),
+        "--max-steps",
+        "3",
+        "--batch-size",
+        "16",
+        "--output-dir",
+        str(runs / "teacher"),
+    )
+    run_cli(
+        "train",
+        "--task",
+        "distill:shre",
+        "--model",
+        "shre-tiny",
+        "--teacher",
+        str(runs / "teacher"),
+        "--data-dir",
+        str(FLICKR),
+        "--max-steps",
+        "4",
+        "--batch-size",
+        "8",
+        "--lr",
+        "5e-4",
+        "--set",
+        "task_options.val_images=16",
+        "--output-dir",
+        str(runs / "distill"),
+    )
     return runs / "distill"
 
 
@@ -81,27 +109,77 @@ def test_pipeline_saves_no_teacher_weights(distilled):
 
 @pytest.mark.slow
 def test_pipeline_text_branch_fine_tunes_on_cola(distilled, tmp_path):
-    output = run_cli("train", "--task", "glue:cola", "--model", "shre-tiny", "--init", str(distilled),
-                     "--data-dir", str(GLUE), "--max-steps", "2", "--batch-size", "8",
-                     "--set", "data.max_eval_samples=32", "--output-dir", str(tmp_path / "cola"))
+    output = run_cli(
+        "train",
+        "--task",
+        "glue:cola",
+        "--model",
+        "shre-tiny",
+        "--init",
+        str(distilled),
+        "--data-dir",
+        str(GLUE),
+        "--max-steps",
+        "2",
+        "--batch-size",
+        "8",
+        "--set",
+        "data.max_eval_samples=32",
+        "--output-dir",
+        str(tmp_path / "cola"),
+    )
     assert "mcc" in output.lower()
 
 
 @pytest.mark.slow
 def test_pipeline_image_branch_fine_tunes_on_cifar(distilled, tmp_path):
-    run_cli("train", "--task", "vision:cifar10", "--model", "shre-tiny", "--init", str(distilled),
-            "--data-dir", str(CIFAR), "--max-steps", "2", "--batch-size", "16",
-            "--set", "data.max_eval_samples=32", "--output-dir", str(tmp_path / "cifar"))
+    run_cli(
+        "train",
+        "--task",
+        "vision:cifar10",
+        "--model",
+        "shre-tiny",
+        "--init",
+        str(distilled),
+        "--data-dir",
+        str(CIFAR),
+        "--max-steps",
+        "2",
+        "--batch-size",
+        "16",
+        "--set",
+        "data.max_eval_samples=32",
+        "--output-dir",
+        str(tmp_path / "cifar"),
+    )
     assert (tmp_path / "cifar" / "summary.json").is_file()
 
 
 @pytest.mark.slow
 def test_pipeline_init_rejects_other_architecture(distilled, tmp_path):
-    result = CliRunner().invoke(cli, [
-        "train", "--task", "glue:cola", "--model", "glue:shre-tiny-text", "--init", str(distilled),
-        "--set", "encoder_options.width=64", "--set", "encoder_options.num_heads=2",
-        "--set", "encoder_options.intermediate_size=128",
-        "--data-dir", str(GLUE), "--max-steps", "1", "--output-dir", str(tmp_path / "bad"),
-    ])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "train",
+            "--task",
+            "glue:cola",
+            "--model",
+            "glue:shre-tiny-text",
+            "--init",
+            str(distilled),
+            "--set",
+            "encoder_options.width=64",
+            "--set",
+            "encoder_options.num_heads=2",
+            "--set",
+            "encoder_options.intermediate_size=128",
+            "--data-dir",
+            str(GLUE),
+            "--max-steps",
+            "1",
+            "--output-dir",
+            str(tmp_path / "bad"),
+        ],
+    )
     assert result.exit_code == 2, result.output[-2000:]
     assert "do not fit the model" in result.output

@@ -18,7 +18,9 @@ def tiny_config(output_dir=None, *overrides):
     config = resolve_config(
         spec.preset, overrides=[*TINY_TEACHER, "task_options.val_images=16", *overrides]
     )
-    config.update(task="distill:shre", model="shre-tiny", output_dir=str(output_dir) if output_dir else None)
+    config.update(
+        task="distill:shre", model="shre-tiny", output_dir=str(output_dir) if output_dir else None
+    )
     config["data"]["dir"] = str(DATA)
     return config
 
@@ -31,3 +33,9 @@ def tiny_task_and_model():
     task = DistillTask(spec, tiny_config())
     task.prepare()
     return task, task.build_model(get_registry())
+
+
+@pytest.fixture
+def make_tiny_config():
+    """The ``tiny_config`` builder, for tests that change options before building."""
+    return tiny_config

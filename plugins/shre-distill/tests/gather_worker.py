@@ -16,10 +16,14 @@ from shre_distill.losses import SHReLoss
 
 def make_batch(batch_size=8, width=6, classes=5):
     generator = torch.Generator().manual_seed(0)
-    image = {name: torch.randn(batch_size, dim, generator=generator)
-             for name, dim in (("hidden", 4 * width), ("proj", width), ("logits", classes))}
-    text = {name: torch.randn(batch_size, dim, generator=generator)
-            for name, dim in (("hidden", 4 * width), ("proj", width), ("logits", classes))}
+    image = {
+        name: torch.randn(batch_size, dim, generator=generator)
+        for name, dim in (("hidden", 4 * width), ("proj", width), ("logits", classes))
+    }
+    text = {
+        name: torch.randn(batch_size, dim, generator=generator)
+        for name, dim in (("hidden", 4 * width), ("proj", width), ("logits", classes))
+    }
     teacher = torch.randn(batch_size, classes, generator=generator)
     return image, text, teacher
 

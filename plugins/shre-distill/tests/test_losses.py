@@ -36,7 +36,9 @@ def make_outputs(batch_size=6, width=8, classes=5, seed=0):
 
 def test_kd_loss_matches_reference_kl():
     teacher, student = torch.randn(4, 7), torch.randn(4, 7)
-    assert kd_loss(student, teacher).item() == pytest.approx(reference_kl(teacher, student).item(), abs=1e-6)
+    assert kd_loss(student, teacher).item() == pytest.approx(
+        reference_kl(teacher, student).item(), abs=1e-6
+    )
 
 
 def test_kd_loss_is_zero_for_equal_distributions():
@@ -67,7 +69,9 @@ def test_shre_loss_weights_half_kd_and_third_itc():
     teacher = torch.randn(6, 5)
     parts = SHReLoss()(image, text, teacher)
 
-    expected_kd = 0.5 * reference_kl(teacher, image["logits"]) + 0.5 * reference_kl(teacher, text["logits"])
+    expected_kd = 0.5 * reference_kl(teacher, image["logits"]) + 0.5 * reference_kl(
+        teacher, text["logits"]
+    )
     scale = math.exp(INIT_LOGIT_SCALE)
     per_layer = [reference_clip(image[name], text[name], scale) for name in LAYER_NAMES]
     expected_itc = sum(per_layer) / 3
@@ -75,17 +79,26 @@ def test_shre_loss_weights_half_kd_and_third_itc():
     assert parts["kd_loss"].item() == pytest.approx(expected_kd.item(), abs=1e-5)
     assert parts["itc_loss"].item() == pytest.approx(expected_itc.item(), abs=1e-5)
     assert parts["loss"].item() == pytest.approx((expected_kd + expected_itc).item(), abs=1e-5)
-    for name, expected in zip(LAYER_NAMES, per_layer):
+    for name, expected in zip(LAYER_NAMES, per_layer, strict=True):
         assert parts[f"itc_loss_{name}"].item() == pytest.approx(expected.item(), abs=1e-5)
 
 
 def test_shre_loss_reports_every_named_part():
     parts = SHReLoss()(make_outputs(seed=1), make_outputs(seed=2), torch.randn(6, 5))
     expected = {
-        "loss", "kd_loss", "kd_image_loss", "kd_text_loss", "itc_loss",
-        "itc_loss_hidden", "itc_loss_proj", "itc_loss_logits",
-        "itc_accuracy_i2t", "itc_accuracy_t2i",
-        "logit_scale_hidden", "logit_scale_proj", "logit_scale_logits",
+        "loss",
+        "kd_loss",
+        "kd_image_loss",
+        "kd_text_loss",
+        "itc_loss",
+        "itc_loss_hidden",
+        "itc_loss_proj",
+        "itc_loss_logits",
+        "itc_accuracy_i2t",
+        "itc_accuracy_t2i",
+        "logit_scale_hidden",
+        "logit_scale_proj",
+        "logit_scale_logits",
     }
     assert set(parts) == expected
 

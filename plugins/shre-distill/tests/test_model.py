@@ -24,11 +24,17 @@ class RecordingTeacher(nn.Module):
 def test_teacher_sees_crop_in_its_own_normalisation():
     teacher = RecordingTeacher()
     config = {"input_size": (3, 8, 8), "mean": (0.5, 0.4, 0.3), "std": (0.2, 0.25, 0.3)}
-    adapter = TeacherAdapter(teacher, config, student_mean=(0.1, 0.2, 0.3), student_std=(0.9, 0.8, 0.7))
+    adapter = TeacherAdapter(
+        teacher, config, student_mean=(0.1, 0.2, 0.3), student_std=(0.9, 0.8, 0.7)
+    )
     raw = torch.rand(2, 3, 8, 8)
-    student = (raw - torch.tensor([0.1, 0.2, 0.3]).view(1, 3, 1, 1)) / torch.tensor([0.9, 0.8, 0.7]).view(1, 3, 1, 1)
+    student = (raw - torch.tensor([0.1, 0.2, 0.3]).view(1, 3, 1, 1)) / torch.tensor(
+        [0.9, 0.8, 0.7]
+    ).view(1, 3, 1, 1)
     adapter(student)
-    expected = (raw - torch.tensor([0.5, 0.4, 0.3]).view(1, 3, 1, 1)) / torch.tensor([0.2, 0.25, 0.3]).view(1, 3, 1, 1)
+    expected = (raw - torch.tensor([0.5, 0.4, 0.3]).view(1, 3, 1, 1)) / torch.tensor(
+        [0.2, 0.25, 0.3]
+    ).view(1, 3, 1, 1)
     assert torch.allclose(teacher.seen, expected, atol=1e-5)
 
 
@@ -42,7 +48,9 @@ def test_teacher_input_is_resized_to_its_size():
 
 def test_teacher_is_frozen_without_grad():
     teacher = RecordingTeacher()
-    adapter = TeacherAdapter(teacher, {"input_size": (3, 4, 4), "mean": (0,) * 3, "std": (1,) * 3}, (0,) * 3, (1,) * 3)
+    adapter = TeacherAdapter(
+        teacher, {"input_size": (3, 4, 4), "mean": (0,) * 3, "std": (1,) * 3}, (0,) * 3, (1,) * 3
+    )
     logits = adapter(torch.rand(1, 3, 4, 4, requires_grad=True))
     assert not logits.requires_grad
     assert not any(parameter.requires_grad for parameter in teacher.parameters())
@@ -76,7 +84,9 @@ def test_train_batch_returns_loss_parts(tiny_task_and_model):
     outputs = model(batch)
     assert batch["input_ids"].shape == (4, 64)
     assert outputs["logits"].shape == (4, 1000)
-    assert outputs["loss"].item() == pytest.approx((outputs["kd_loss"] + outputs["itc_loss"]).item(), rel=1e-5)
+    assert outputs["loss"].item() == pytest.approx(
+        (outputs["kd_loss"] + outputs["itc_loss"]).item(), rel=1e-5
+    )
 
 
 def test_eval_batch_scores_all_captions(tiny_task_and_model):
@@ -96,7 +106,9 @@ def test_loading_other_class_count_names_teacher(tiny_task_and_model):
     state = model.state_dict()
     state["shared.head.weight"] = torch.zeros(10, 128)
     state["shared.head.bias"] = torch.zeros(10)
-    with pytest.raises(CheckpointError, match="10 classes, but teacher 'timm:test_resnet' has 1000"):
+    with pytest.raises(
+        CheckpointError, match="10 classes, but teacher 'timm:test_resnet' has 1000"
+    ):
         model.load_state_dict(state)
 
 
@@ -107,3 +119,20 @@ def test_retrieval_layer_rejects_unknown_name():
 
 def test_retrieval_layer_parses_list():
     assert parse_layers("proj, logits") == ("proj", "logits")
+
+
+def test_resume_with_other_teacher_is_rejected(make_tiny_config):
+    from shre.registry import get_registry
+    from shre_distill.task import DistillTask
+
+    spec = get_registry().resolve("task", "distill:shre").spec
+    task = DistillTask(spec, make_tiny_config(None, "task_options.teacher_num_classes=10"))
+    with pytest.raises(
+        CheckpointError, match="has 1000 classes, but this run was trained with a 10-class"
+    ):
+        task.build_model(get_registry())
+
+
+def test_build_records_teacher_class_count(tiny_task_and_model):
+    task, _ = tiny_task_and_model
+    assert task.config["task_options"]["teacher_num_classes"] == 1000

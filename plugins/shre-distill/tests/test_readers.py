@@ -54,12 +54,18 @@ def write_karpathy(folder: Path) -> Path:
     records = [json.loads(line) for line in (DATA / "captions.jsonl").read_text().splitlines()[:4]]
     (folder / "images").mkdir()
     images = []
-    for position, (record, split) in enumerate(zip(records, ("train", "restval", "val", "test"))):
+    splits = ("train", "restval", "val", "test")
+    for position, (record, split) in enumerate(zip(records, splits, strict=True)):
         shutil.copy(DATA / record["image"], folder / "images")
-        images.append({
-            "filepath": "images", "filename": Path(record["image"]).name, "split": split,
-            "cocoid": 100 + position, "sentences": [{"raw": text} for text in record["captions"]],
-        })
+        images.append(
+            {
+                "filepath": "images",
+                "filename": Path(record["image"]).name,
+                "split": split,
+                "cocoid": 100 + position,
+                "sentences": [{"raw": text} for text in record["captions"]],
+            }
+        )
     path = folder / "dataset_coco.json"
     path.write_text(json.dumps({"images": images, "dataset": "coco"}))
     return path
@@ -155,7 +161,9 @@ def test_webdataset_shard_yields_complete_samples(tmp_path):
 
 def test_webdataset_streams_every_sample_once(tmp_path):
     shards = write_shards(tmp_path)
-    dataset = WebDatasetPairs(shards, T.Compose([T.Resize((16, 16)), T.ToTensor()]), shuffle_buffer=4)
+    dataset = WebDatasetPairs(
+        shards, T.Compose([T.Resize((16, 16)), T.ToTensor()]), shuffle_buffer=4
+    )
     items = list(dataset)
     assert sorted(item["image_id"] for item in items) == list(range(6))
     assert items[0]["image"].shape == (3, 16, 16)

@@ -30,14 +30,16 @@ def brute_force_recall(similarity, text_image_index, ks=(1, 5, 10)):
 def test_recall_on_hand_made_similarities():
     # Image j's score for a text is the text's j-th entry (image features are one-hot).
     image_features = torch.eye(3)
-    text_features = torch.tensor([
-        [0.9, 0.2, 0.0],   # image 0: image 0's best text
-        [0.1, 0.8, 0.0],   # image 0: but image 1's best text, and closest to image 1
-        [0.0, 0.3, 0.7],   # image 1: closest to image 2, image 1 second
-        [0.0, 0.1, 0.6],   # image 1: closest to image 2, image 1 second
-        [0.0, 0.0, 0.95],  # image 2: image 2's best text
-        [0.5, 0.0, 0.2],   # image 2: closest to image 0, image 2 second
-    ])
+    text_features = torch.tensor(
+        [
+            [0.9, 0.2, 0.0],  # image 0: image 0's best text
+            [0.1, 0.8, 0.0],  # image 0: but image 1's best text, and closest to image 1
+            [0.0, 0.3, 0.7],  # image 1: closest to image 2, image 1 second
+            [0.0, 0.1, 0.6],  # image 1: closest to image 2, image 1 second
+            [0.0, 0.0, 0.95],  # image 2: image 2's best text
+            [0.5, 0.0, 0.2],  # image 2: closest to image 0, image 2 second
+        ]
+    )
     index = torch.tensor([0, 0, 1, 1, 2, 2])
     results = recall_at_k(image_features, text_features, index, ks=(1, 2), chunk_size=2)
     assert results["i2t_r1"] == pytest.approx(100.0 * 2 / 3)
@@ -74,7 +76,9 @@ def test_random_baseline_image_to_text_is_hypergeometric():
     baseline = random_recall_at_k(10, 2, ks=(1,))
     # one of 2 captions among 20 texts is the random top 1 with probability 2/20.
     assert baseline["i2t_r1"] == pytest.approx(10.0)
-    assert random_recall_at_k(10, 2, ks=(3,))["i2t_r3"] == pytest.approx(100 * (1 - math.comb(18, 3) / math.comb(20, 3)))
+    assert random_recall_at_k(10, 2, ks=(3,))["i2t_r3"] == pytest.approx(
+        100 * (1 - math.comb(18, 3) / math.comb(20, 3))
+    )
 
 
 def test_median_rank_is_one_for_perfect_pairs():
@@ -88,7 +92,11 @@ def test_median_rank_is_one_for_perfect_pairs():
 def test_median_rank_counts_one_based_ranks():
     # Caption i of image i is the reversed order's i-th: image 0's true caption ranks last.
     images = torch.eye(3)
-    captions = [torch.tensor([[0.0, 0.0, 1.0]]), torch.tensor([[0.0, 1.0, 0.0]]), torch.tensor([[1.0, 0.0, 0.0]])]
+    captions = [
+        torch.tensor([[0.0, 0.0, 1.0]]),
+        torch.tensor([[0.0, 1.0, 0.0]]),
+        torch.tensor([[1.0, 0.0, 0.0]]),
+    ]
     # Image 0 vs caption 0 scores 0 and image 0 vs caption 2 scores 1: rank 2 (one better).
     ranks = median_rank(images, captions, chunk_images=3)
     # i2t ranks: image 0 -> 2, image 1 -> 1, image 2 -> 2; median 2.
@@ -129,7 +137,9 @@ def test_retrieval_metric_drops_repeated_images():
     once.update({"proj": images}, {"proj": texts}, ids, text_ids, caption_index)
     twice = RetrievalMetric(layers=("proj",))
     twice.update({"proj": images}, {"proj": texts}, ids, text_ids, caption_index)
-    twice.update({"proj": images[:2]}, {"proj": texts[:4]}, ids[:2], text_ids[:4], caption_index[:4])
+    twice.update(
+        {"proj": images[:2]}, {"proj": texts[:4]}, ids[:2], text_ids[:4], caption_index[:4]
+    )
 
     first, second = once.compute(), twice.compute()
     assert second["num_images"] == 6.0
@@ -140,8 +150,13 @@ def test_retrieval_metric_drops_repeated_images():
 def test_retrieval_metric_names_layer_and_baseline():
     metric = RetrievalMetric(layers=("proj", "logits"))
     features = torch.eye(4)
-    metric.update({"proj": features, "logits": features}, {"proj": features, "logits": features},
-                  torch.arange(4), torch.arange(4), torch.zeros(4, dtype=torch.long))
+    metric.update(
+        {"proj": features, "logits": features},
+        {"proj": features, "logits": features},
+        torch.arange(4),
+        torch.arange(4),
+        torch.zeros(4, dtype=torch.long),
+    )
     results = metric.compute()
     assert results["proj_i2t_r1"] == 100.0
     assert results["logits_t2i_r1"] == 100.0

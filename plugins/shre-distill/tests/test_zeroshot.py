@@ -22,8 +22,13 @@ def test_classifier_is_mean_of_normalised_prompts(tiny_task_and_model):
     templates = ("a photo of a {}.", "itap of a {}.")
     classifier = encode_class_prompts(model, tokenizer, ["dog", "cat"], templates, "proj")
 
-    tokens = tokenizer(["a photo of a cat.", "itap of a cat."], padding="max_length",
-                       max_length=64, truncation=True, return_tensors="pt")
+    tokens = tokenizer(
+        ["a photo of a cat.", "itap of a cat."],
+        padding="max_length",
+        max_length=64,
+        truncation=True,
+        return_tensors="pt",
+    )
     with torch.no_grad():
         prompts = F.normalize(model.encode_text(dict(tokens))["proj"], dim=-1)
     expected = F.normalize(prompts.mean(dim=0), dim=-1)

@@ -40,7 +40,10 @@ def build_student(task: DistillTask, registry: Registry) -> SHReModel:
     encoders = {}
     for modality in ("image", "text"):
         resolved = registry.encoder_for(model_spec, modality)
-        options = {**model_spec.encoder_options.get(modality, {}), **config.get("encoder_options", {})}
+        options = {
+            **model_spec.encoder_options.get(modality, {}),
+            **config.get("encoder_options", {}),
+        }
         encoders[modality] = resolved.build(**options)
 
     width = int(encoders["image"].width)
@@ -60,7 +63,10 @@ def build_student(task: DistillTask, registry: Registry) -> SHReModel:
     loss = SHReLoss(**config.get("loss_options", {}))
     logger.info(
         "built SHRe student %s: width %d, %d classes, teacher %s",
-        config["model"], width, num_classes, teacher.name if teacher else "none",
+        config["model"],
+        width,
+        num_classes,
+        teacher.name if teacher else "none",
     )
     return SHReModel(encoders["image"], encoders["text"], shared, loss, teacher)
 
@@ -93,7 +99,8 @@ def _load_teacher_adapter(task: DistillTask, image_encoder: Any) -> Any:
             raise
         logger.warning(
             "failed to load teacher %r (%s); the model is built without it and reports no KD loss",
-            task.teacher_name(), error,
+            task.teacher_name(),
+            error,
         )
         return None
     return TeacherAdapter(
@@ -132,7 +139,9 @@ def build_dataset(task: DistillTask, split: str, model: SHReModel) -> Any:
         from shre_distill.data.webdataset import WebDatasetPairs
 
         return WebDatasetPairs(
-            layout.shard_paths(data_dir), train_transform(size, mean, std), seed=int(task.config.get("seed", 0))
+            layout.shard_paths(data_dir),
+            train_transform(size, mean, std),
+            seed=int(task.config.get("seed", 0)),
         )
 
     if split == TRAIN_EVAL_SPLIT:

@@ -96,7 +96,9 @@ class SHReModel(nn.Module):
             if caption_rows is None:
                 outputs.update(self.loss(image_outputs, text_outputs, teacher_logits))
             else:
-                outputs.update(self._eval_kd(image_outputs, text_outputs, teacher_logits, caption_rows))
+                outputs.update(
+                    self._eval_kd(image_outputs, text_outputs, teacher_logits, caption_rows)
+                )
 
         if not self.training:
             for layer in image_outputs:

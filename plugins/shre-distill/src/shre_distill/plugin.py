@@ -27,7 +27,9 @@ def shre_heads() -> list[HeadSpec]:
         HeadSpec(
             name="shre-mlp",
             factory="shre_distill.shared:build_shared_mlp",
-            description="SHRe shared encoder: D -> 4D -> GELU, LN -> D, LN -> classes, on the CLS token",
+            description=(
+                "SHRe shared encoder on the CLS token: D -> 4D -> GELU, LN -> D, LN -> classes"
+            ),
         )
     ]
 
@@ -38,7 +40,10 @@ def shre_losses() -> list[LossSpec]:
         LossSpec(
             name="shre",
             factory="shre_distill.losses:build_shre_loss",
-            description="KL(teacher || image) / 2 + KL(teacher || text) / 2 + CLIP loss on 3 shared layers / 3",
+            description=(
+                "KL(teacher || image) / 2 + KL(teacher || text) / 2 "
+                "+ CLIP loss on 3 shared layers / 3"
+            ),
         )
     ]
 
@@ -49,7 +54,9 @@ def shre_tasks() -> list[TaskSpec]:
         TaskSpec(
             name="shre",
             factory="shre_distill.task:build_task",
-            description="SHRe distillation of an image+text student from a frozen classifier teacher",
+            description=(
+                "SHRe distillation of an image+text student from a frozen classifier teacher"
+            ),
             modality="image-text",
             loss="distill:shre",
             metrics=("proj_mean_recall", "proj_i2t_r1", "proj_t2i_r1"),

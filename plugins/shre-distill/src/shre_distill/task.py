@@ -46,7 +46,9 @@ class DistillTask(Task):
     def __init__(self, spec: Any, config: Mapping[str, Any]) -> None:
         super().__init__(spec, config)
         self.layers = parse_layers(self.option("retrieval_layer", DEFAULT_RETRIEVAL_LAYER))
-        self.eval_splits = ("validation", ZEROSHOT_SPLIT) if self.option("zeroshot_dir") else ("validation",)
+        self.eval_splits = (
+            ("validation", ZEROSHOT_SPLIT) if self.option("zeroshot_dir") else ("validation",)
+        )
         self._teacher: tuple[Any, dict[str, Any]] | None = None
         self._model: Any = None
 

@@ -105,7 +105,11 @@ class TeacherAdapter:
             height, width = self.input_size[1:]
             if pixels.shape[-2:] != (height, width):
                 pixels = F.interpolate(
-                    pixels, size=(height, width), mode="bicubic", align_corners=False, antialias=True
+                    pixels,
+                    size=(height, width),
+                    mode="bicubic",
+                    align_corners=False,
+                    antialias=True,
                 )
             return self.module(pixels).float()
 

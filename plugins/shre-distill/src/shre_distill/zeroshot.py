@@ -38,9 +38,15 @@ def encode_class_prompts(
     for name in class_names:
         prompts = [template.format(name) for template in templates]
         tokens = tokenizer(
-            prompts, padding="max_length", truncation=True, max_length=max_length, return_tensors="pt"
+            prompts,
+            padding="max_length",
+            truncation=True,
+            max_length=max_length,
+            return_tensors="pt",
         )
-        features = model.encode_text({key: value.to(device) for key, value in tokens.items()})[layer]
+        features = model.encode_text({key: value.to(device) for key, value in tokens.items()})[
+            layer
+        ]
         mean = F.normalize(features.float(), dim=-1).mean(dim=0)
         rows.append(F.normalize(mean, dim=-1))
     model.train(was_training)
@@ -54,7 +60,8 @@ def build_zeroshot_classifier(model: Any, task: Any, layer: str) -> torch.Tensor
     choice = task.option("zeroshot_templates", "openai")
     if choice not in TEMPLATE_SETS:
         raise ConfigError(
-            f"invalid task_options.zeroshot_templates {choice!r}; choose one of {', '.join(TEMPLATE_SETS)}"
+            f"invalid task_options.zeroshot_templates {choice!r}; "
+            f"choose one of {', '.join(TEMPLATE_SETS)}"
         )
     class_names = [name.replace("_", " ") for name in read_class_names(task.option("zeroshot_dir"))]
     return encode_class_prompts(

@@ -28,23 +28,27 @@ MAX_CAPTION_TOKENS = 64
 
 def train_transform(image_size: int, mean: Sequence[float], std: Sequence[float]) -> Callable:
     """RandomResizedCrop (scale 0.9-1.0, bicubic), horizontal flip, the student's normalisation."""
-    return T.Compose([
-        T.RandomResizedCrop(
-            image_size, scale=TRAIN_CROP_SCALE, interpolation=T.InterpolationMode.BICUBIC
-        ),
-        T.RandomHorizontalFlip(),
-        T.ToTensor(),
-        T.Normalize(mean, std),
-    ])
+    return T.Compose(
+        [
+            T.RandomResizedCrop(
+                image_size, scale=TRAIN_CROP_SCALE, interpolation=T.InterpolationMode.BICUBIC
+            ),
+            T.RandomHorizontalFlip(),
+            T.ToTensor(),
+            T.Normalize(mean, std),
+        ]
+    )
 
 
 def eval_transform(image_size: int, mean: Sequence[float], std: Sequence[float]) -> Callable:
     """Resize to ``image_size x image_size`` (bicubic, no crop), the student's normalisation."""
-    return T.Compose([
-        T.Resize((image_size, image_size), interpolation=T.InterpolationMode.BICUBIC),
-        T.ToTensor(),
-        T.Normalize(mean, std),
-    ])
+    return T.Compose(
+        [
+            T.Resize((image_size, image_size), interpolation=T.InterpolationMode.BICUBIC),
+            T.ToTensor(),
+            T.Normalize(mean, std),
+        ]
+    )
 
 
 def load_image(path: Any) -> Image.Image:

@@ -63,12 +63,16 @@ def read_split(data_dir: Path, split: str, options: Mapping[str, Any]) -> list[I
     """
     layout = options.get("format", "auto")
     if layout not in FORMATS:
-        raise ConfigError(f"invalid task_options.format {layout!r}; choose one of {', '.join(FORMATS)}")
+        raise ConfigError(
+            f"invalid task_options.format {layout!r}; choose one of {', '.join(FORMATS)}"
+        )
     if layout == "auto":
         layout = detect_format(data_dir)
 
     if layout == "karpathy":
-        name = next((name for name in KARPATHY_FILES if (data_dir / name).is_file()), KARPATHY_FILES[0])
+        name = next(
+            (name for name in KARPATHY_FILES if (data_dir / name).is_file()), KARPATHY_FILES[0]
+        )
         return read_karpathy(data_dir / name, split, options.get("image_root"))
 
     split_file = data_dir / f"{split}.jsonl"
@@ -77,11 +81,17 @@ def read_split(data_dir: Path, split: str, options: Mapping[str, Any]) -> list[I
     if layout == "tsv" and split == "train":
         return read_tsv(data_dir / "train.tsv")
     if layout != "jsonl" or not (data_dir / "captions.jsonl").is_file():
-        raise DataError(f"no {split}.jsonl in {str(data_dir)!r} for the {split!r} split ({layout} layout)")
+        raise DataError(
+            f"no {split}.jsonl in {str(data_dir)!r} for the {split!r} split ({layout} layout)"
+        )
 
     records = read_jsonl(data_dir / "captions.jsonl")
     held_out = held_out_count(len(records), options.get("val_images", DEFAULT_VAL_IMAGES))
-    return records[: len(records) - held_out] if split == "train" else records[len(records) - held_out :]
+    return (
+        records[: len(records) - held_out]
+        if split == "train"
+        else records[len(records) - held_out :]
+    )
 
 
 def held_out_count(num_images: int, val_images: Any) -> int:

@@ -62,7 +62,9 @@ def read_jsonl(path: str | Path, *, check_images: bool = True) -> list[ImageCapt
                 '{"image": "images/NAME.jpg", "captions": ["...", ...]}'
             ) from error
         if not isinstance(entry, dict):
-            raise DataError(f"{path}:{line_number}: expected a JSON object, got {type(entry).__name__}")
+            raise DataError(
+                f"{path}:{line_number}: expected a JSON object, got {type(entry).__name__}"
+            )
         for key in ("image", "captions"):
             if key not in entry:
                 raise DataError(
@@ -148,14 +150,20 @@ def read_tsv(path: str | Path, *, check_images: bool = True) -> list[ImageCaptio
         path_names = [name for name in ("filepath", "url", "image") if name in header]
         if not path_names:
             raise DataError(f"{path}:1: header {header} has no 'filepath' or 'url' column")
-        caption_column, path_column, first_row = header.index("caption"), header.index(path_names[0]), 1
+        caption_column, path_column, first_row = (
+            header.index("caption"),
+            header.index(path_names[0]),
+            1,
+        )
 
     records = []
     for line_number, row in enumerate(rows[first_row:], start=first_row + 1):
         if not row:
             continue
         if len(row) <= max(caption_column, path_column):
-            raise DataError(f"{path}:{line_number}: expected caption<TAB>path, got {len(row)} column(s)")
+            raise DataError(
+                f"{path}:{line_number}: expected caption<TAB>path, got {len(row)} column(s)"
+            )
         location = row[path_column]
         if location.startswith(("http://", "https://")):
             raise DataError(

@@ -73,7 +73,9 @@ def _to_sample(key: str | None, members: dict[str, bytes], shard: Path) -> Any:
         with Image.open(io.BytesIO(image_bytes)) as image:
             rgb = image.convert("RGB")
     except OSError as error:
-        raise DataError(f"cannot decode image of sample {key!r} in shard {str(shard)!r}: {error}") from error
+        raise DataError(
+            f"cannot decode image of sample {key!r} in shard {str(shard)!r}: {error}"
+        ) from error
     return key, rgb, members["txt"].decode("utf-8").strip()
 
 
@@ -119,7 +121,9 @@ class WebDatasetPairs(IterableDataset):
             random.Random(self.seed + self.epoch).shuffle(shards)
         shards = shards[rank::world_size]
         if len(self.shards) < world_size:
-            logger.warning("%d shards for %d processes; some processes get none", len(self.shards), world_size)
+            logger.warning(
+                "%d shards for %d processes; some processes get none", len(self.shards), world_size
+            )
 
         worker = get_worker_info()
         if worker is not None:
@@ -167,6 +171,7 @@ def _count_samples(path: Path) -> int:
             key, _, extension = member.name.partition(".")
             extensions.setdefault(key, set()).add(extension.lower())
     return sum(
-        1 for found in extensions.values()
+        1
+        for found in extensions.values()
         if "txt" in found and any(ext in found for ext in IMAGE_EXTENSIONS)
     )

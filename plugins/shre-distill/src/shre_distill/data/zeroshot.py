@@ -36,15 +36,21 @@ def read_class_names(folder: str | Path) -> list[str]:
 class LabelledImages(Dataset):
     """Images and labels of one npz split, transformed for the student."""
 
-    def __init__(self, folder: str | Path, split: str, transform: Callable, num_classes: int) -> None:
+    def __init__(
+        self, folder: str | Path, split: str, transform: Callable, num_classes: int
+    ) -> None:
         path = Path(folder) / f"{split}.npz"
         try:
             with np.load(path) as data:
                 self.images, self.labels = data["images"], data["labels"].astype(np.int64)
         except FileNotFoundError as error:
-            raise DataError(f"zero-shot split {str(path)!r} not found; check task_options.zeroshot_dir") from error
+            raise DataError(
+                f"zero-shot split {str(path)!r} not found; check task_options.zeroshot_dir"
+            ) from error
         except KeyError as error:
-            raise DataError(f"{path} lacks the array {error}; it needs 'images' and 'labels'") from error
+            raise DataError(
+                f"{path} lacks the array {error}; it needs 'images' and 'labels'"
+            ) from error
         if self.labels.size and not 0 <= self.labels.min() <= self.labels.max() < num_classes:
             raise DataError(
                 f"{path}: labels span {self.labels.min()}..{self.labels.max()}, but classes.txt "
