@@ -56,8 +56,11 @@ class GlueTask(Task):
             )
 
     def dataset(self, split: str, model: torch.nn.Module) -> datasets.Dataset:
-        """Tokenised ``split`` with ``input_ids``, ``token_type_ids``, ``attention_mask``
-        and, for labelled splits, ``labels``."""
+        """Return the tokenised ``split``.
+
+        Columns: ``input_ids``, ``token_type_ids``, ``attention_mask`` and, for
+        labelled splits, ``labels``.
+        """
         self._check_split(split)
         encoder = model.encoders[self.modality]
         labelled = split not in self.info.predict_splits
