@@ -49,6 +49,7 @@ DEFAULTS: dict[str, Any] = {
         "eps": 1e-8,
         "weight_decay": 0.01,
         "layer_decay": None,
+        "fused": True,
     },
     "scheduler": {"name": "linear", "warmup_ratio": 0.1, "warmup_steps": None},
     "train": {
