@@ -9,7 +9,7 @@ from shre.registry import get_registry
 DATA = Path(__file__).parent / "data" / "flickr8k_64"
 
 # timm's test_resnet (a few thousand parameters, 1000 classes) with random
-# weights stands in for the ImageNet teacher: no download is needed.
+# weights replaces the ImageNet teacher, so no download is needed.
 TINY_TEACHER = ["task_options.teacher=timm:test_resnet", "task_options.teacher_pretrained=false"]
 
 

@@ -85,7 +85,7 @@ def test_karpathy_test_split_has_all_captions(tmp_path):
 def test_karpathy_missing_key_is_data_error(tmp_path):
     path = tmp_path / "dataset_flickr30k.json"
     path.write_text(json.dumps({"images": [{"split": "test", "sentences": []}]}))
-    with pytest.raises(DataError, match=r"images\[0\] lacks 'filename'"):
+    with pytest.raises(DataError, match=r"images\[0\] is missing the key 'filename'"):
         read_karpathy(path, "test")
 
 

@@ -67,7 +67,7 @@ def test_recall_mean_is_average_of_six():
     assert results["mean_recall"] == pytest.approx(sum(six) / 6)
 
 
-def test_random_baseline_text_to_image_is_k_over_n():
+def test_random_t2i_baseline_is_k_over_n():
     baseline = random_recall_at_k(1000, 5)
     assert baseline["t2i_r5"] == pytest.approx(0.5)
 
@@ -111,7 +111,7 @@ def test_median_rank_averages_repetitions_over_captions():
     assert ranks["median_rank_i2t"] == pytest.approx(1.5)
 
 
-def test_median_rank_of_random_features_is_near_half_the_chunk():
+def test_median_rank_random_near_half_chunk():
     generator = torch.Generator().manual_seed(0)
     images = F.normalize(torch.randn(1000, 32, generator=generator), dim=-1)
     captions = [F.normalize(torch.randn(2, 32, generator=generator), dim=-1) for _ in range(1000)]

@@ -162,7 +162,7 @@ def _normalize(features: torch.Tensor) -> torch.Tensor:
 def _split_by_image(
     texts: torch.Tensor, text_image_index: torch.Tensor, num_images: int
 ) -> list[torch.Tensor]:
-    """Group caption rows by image: entry i holds image i's captions in caption order."""
+    """Group caption rows by image: entry i contains image i's captions in caption order."""
     order = torch.argsort(text_image_index, stable=True)
     counts = torch.bincount(text_image_index, minlength=num_images)
     return list(torch.split(texts[order], counts.tolist()))

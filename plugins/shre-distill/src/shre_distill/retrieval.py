@@ -2,7 +2,7 @@
 
 All functions take L2-normalised features, so a dot product is the cosine
 similarity. Similarities are computed in chunks of rows, so a 5k x 25k
-evaluation never holds the full matrix: memory grows with
+evaluation never stores the full matrix: memory grows with
 ``chunk_size x num_candidates``.
 """
 

@@ -121,7 +121,8 @@ def read_karpathy(
             captions = tuple(sentence["raw"] for sentence in entry["sentences"])
         except (KeyError, TypeError) as error:
             raise DataError(
-                f"{path}: images[{position}] lacks {error}; each entry needs 'filename', "
+                f"{path}: images[{position}] is missing the key {error}; "
+                "each entry needs 'filename', "
                 "'split' and 'sentences' with 'raw' captions"
             ) from error
         image_id = int(entry.get("cocoid", entry.get("imgid", position)))
