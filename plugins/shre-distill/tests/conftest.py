@@ -35,7 +35,7 @@ def tiny_task_and_model():
     return task, task.build_model(get_registry())
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def make_tiny_config():
     """The ``tiny_config`` builder, for tests that change options before building."""
     return tiny_config
