@@ -13,9 +13,10 @@ and the epoch time of a cached-feature linear probe against re-encoding.
    split size divided by the median training throughput. Wall time covers
    the whole fit, with the one-time encoding and every evaluation.
 
-Each measurement runs ``--repeats`` times, alternating the two sides, and
-the fastest run of each side is reported, which damps the noise of a shared
-machine. The results replace the section between the markers below in
+Each measurement runs ``--repeats`` times, alternating the two sides and
+which side goes first. The
+median run of each side is reported, with the range of all runs, because a
+shared machine makes single runs noisy. The results replace the section between the markers below in
 ``docs/benchmarks.md``.
 
 Usage:
@@ -147,6 +148,11 @@ def read_metrics(run_dir: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in lines if line.strip()]
 
 
+def describe(values: list[float], digits: int = 1) -> str:
+    """Return ``median (min-max)`` of ``values``."""
+    return f"{statistics.median(values):.{digits}f} ({min(values):.{digits}f}-{max(values):.{digits}f})"
+
+
 def render_section(args: argparse.Namespace, results: dict[str, Any]) -> str:
     machine = f"{platform.machine()}, {os.cpu_count()} logical CPUs, torch {results['torch']}"
     command = (
@@ -159,19 +165,21 @@ def render_section(args: argparse.Namespace, results: dict[str, Any]) -> str:
         "## Image fine-tuning and linear-probe throughput (shre-vision)\n\n"
         f"`vision:cifar10` with `{args.model}` on {results['train_size']} training images, batch "
         f"{args.batch_size}, measured by `benchmarks/vision_throughput.py` on {machine}, "
-        f"CPU only, fastest of {args.repeats} alternating runs per side.\n\n"
+        f"CPU only, `OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}`, median "
+        f"(and range) of {args.repeats} alternating runs per side.\n\n"
         f"```bash\n{command}\n```\n\n"
         "Fine-tuning, the same model, transforms, mixup collate and number of steps "
         f"({args.steps}, the first {args.log_every} not counted):\n\n"
         "| loop | training samples/s |\n|---|---|\n"
-        f"| `shre.engine.fit` | {results['engine']:.1f} |\n"
-        f"| plain PyTorch loop | {results['plain']:.1f} |\n\n"
+        f"| `shre.engine.fit` | {describe(results['engine'])} |\n"
+        f"| plain PyTorch loop | {describe(results['plain'])} |\n\n"
         f"Linear probe for {args.epochs} epochs (frozen encoder, `mean` pooler, `norm-linear` head):\n\n"
         "| features | epoch time (s) | whole fit, with evaluations (s) | test top-1 |\n|---|---|---|---|\n"
-        f"| re-encoded every batch | {probe[False]['epoch_seconds']:.2f} | {probe[False]['wall_seconds']:.1f} "
-        f"| {probe[False]['accuracy']:.3f} |\n"
-        f"| cached once (`task_options.cache_features=true`) | {probe[True]['epoch_seconds']:.2f} "
-        f"| {probe[True]['wall_seconds']:.1f} | {probe[True]['accuracy']:.3f} |\n\n"
+        f"| re-encoded every batch | {describe(probe[False]['epoch_seconds'], 2)} "
+        f"| {describe(probe[False]['wall_seconds'])} | {probe[False]['accuracy']:.3f} |\n"
+        f"| cached once (`task_options.cache_features=true`) | {describe(probe[True]['epoch_seconds'], 2)} "
+        f"| {describe(probe[True]['wall_seconds'])} | {probe[True]['accuracy']:.3f} |\n\n"
+        "Test top-1 is the same in every run of a side, because the runs share one seed. "
         "The two probes differ in accuracy because the cached one trains on un-augmented "
         "features without mixup, while the re-encoding one keeps the recipe's augmentation.\n"
         f"{END}"
@@ -213,16 +221,29 @@ def main() -> None:
         workdir = Path(directory)
         size = train_size(args, workdir)
         engine_rates, plain_rates = [], []
+        for repeat in range(args.repeats):
+            # Alternate which side runs first, so a drift in machine load
+            # does not always favour the same side.
+            if repeat % 2 == 0:
+                engine_rates.append(engine_throughput(args, workdir))
+                plain_rates.append(plain_throughput(args, workdir))
+            else:
+                plain_rates.append(plain_throughput(args, workdir))
+                engine_rates.append(engine_throughput(args, workdir))
+        runs: dict[bool, list[dict[str, float]]] = {False: [], True: []}
         for _ in range(args.repeats):
-            engine_rates.append(engine_throughput(args, workdir))
-            plain_rates.append(plain_throughput(args, workdir))
+            for cached in (False, True):
+                runs[cached].append(probe_timing(args, workdir, cached, size))
         probe = {
-            cached: min((probe_timing(args, workdir, cached, size) for _ in range(args.repeats)),
-                        key=lambda result: result["epoch_seconds"])
-            for cached in (False, True)
+            cached: {
+                "epoch_seconds": [run["epoch_seconds"] for run in results],
+                "wall_seconds": [run["wall_seconds"] for run in results],
+                "accuracy": results[0]["accuracy"],
+            }
+            for cached, results in runs.items()
         }
 
-    results = {"engine": max(engine_rates), "plain": max(plain_rates), "probe": probe,
+    results = {"engine": engine_rates, "plain": plain_rates, "probe": probe,
                "train_size": size, "torch": torch.__version__}
     section = render_section(args, results)
     print(section)
