@@ -51,3 +51,30 @@ def test_evaluate_scores_training_pairs(run_dir):
     results = evaluate(run_dir, split="train_eval")
     assert results["train_eval"]["num_images"] == 48
     assert results["train_eval"]["num_texts"] == 240
+
+
+@pytest.mark.slow
+def test_fit_trains_on_webdataset_shards(tmp_path, make_tiny_config):
+    import shutil
+    import tarfile
+    from pathlib import Path
+
+    source = Path(__file__).parent / "data" / "flickr8k_64"
+    lines = (source / "captions.jsonl").read_text().splitlines()
+    with tarfile.open(tmp_path / "00000.tar", "w") as archive:
+        for position, line in enumerate(lines[:16]):
+            record = json.loads(line)
+            archive.add(source / record["image"], arcname=f"{position:05d}.jpg")
+            caption = tmp_path / "caption.txt"
+            caption.write_text(record["captions"][0])
+            archive.add(caption, arcname=f"{position:05d}.txt")
+    (tmp_path / "images").mkdir()
+    for line in lines[16:24]:
+        shutil.copy(source / json.loads(line)["image"], tmp_path / "images")
+    (tmp_path / "validation.jsonl").write_text("\n".join(lines[16:24]) + "\n")
+
+    config = make_tiny_config(tmp_path / "run", "train.batch_size=8", "train.max_steps=2")
+    config["data"]["dir"] = str(tmp_path)
+    summary = fit(config)
+    assert summary["steps"] == 2
+    assert summary["final_metrics"]["validation"]["num_images"] == 8

@@ -176,3 +176,27 @@ def test_webdataset_splits_shards_across_workers(tmp_path):
     loader = torch.utils.data.DataLoader(dataset, batch_size=None, num_workers=2)
     ids = sorted(item["image_id"] for item in loader)
     assert ids == list(range(8))
+
+
+def test_indexed_shards_match_streamed_samples(tmp_path):
+    from shre_distill.data.webdataset import IndexedShards
+
+    shards = write_shards(tmp_path)
+    transform = T.Compose([T.Resize((16, 16)), T.ToTensor()])
+    indexed = IndexedShards(shards, transform)
+    streamed = {item["image_id"]: item for item in WebDatasetPairs(shards, transform, shuffle_buffer=0)}
+    assert len(indexed) == 6
+    for index in range(len(indexed)):
+        item = indexed[index]
+        assert item["caption"] == streamed[item["image_id"]]["caption"]
+        assert torch.equal(item["image"], streamed[item["image_id"]]["image"])
+
+
+def test_indexed_shards_reject_compressed(tmp_path):
+    from shre_distill.data.webdataset import IndexedShards
+
+    path = tmp_path / "00000.tar"
+    with tarfile.open(path, "w:gz") as archive:
+        archive.add(DATA / "captions.jsonl", arcname="000.txt")
+    with pytest.raises(DataError, match="only uncompressed .tar"):
+        IndexedShards([path], lambda image: image)

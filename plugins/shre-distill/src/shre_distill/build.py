@@ -136,13 +136,11 @@ def build_dataset(task: DistillTask, split: str, model: SHReModel) -> Any:
     if layout_name == "auto":
         layout_name = layout.detect_format(data_dir)
     if split == task.train_split and layout_name == "webdataset":
-        from shre_distill.data.webdataset import WebDatasetPairs
+        from shre_distill.data.webdataset import IndexedShards
 
-        return WebDatasetPairs(
-            layout.shard_paths(data_dir),
-            train_transform(size, mean, std),
-            seed=int(task.config.get("seed", 0)),
-        )
+        # The engine samples indices, so training reads shards by index;
+        # WebDatasetPairs streams the same shards for loaders without one.
+        return IndexedShards(layout.shard_paths(data_dir), train_transform(size, mean, std))
 
     if split == TRAIN_EVAL_SPLIT:
         # The training pairs scored like an evaluation split: all captions, no augmentation.

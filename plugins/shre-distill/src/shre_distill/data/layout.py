@@ -9,7 +9,7 @@ Layouts, checked in this order unless ``task_options.format`` names one:
   form ``validation`` (and ``test``) and the rest ``train``.
 - ``tsv``: ``train.tsv`` (CC3M-style); evaluation splits need ``<split>.jsonl``.
 - ``webdataset``: ``*.tar`` shards in the folder or its ``train/`` subfolder,
-  streamed for training; evaluation splits need ``<split>.jsonl``.
+  read by index for training; evaluation splits need ``<split>.jsonl``.
 """
 
 from __future__ import annotations

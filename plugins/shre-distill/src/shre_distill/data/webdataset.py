@@ -1,10 +1,12 @@
-"""Streaming reader of WebDataset tar shards as img2dataset writes them.
+"""Readers of WebDataset tar shards as img2dataset writes them: streamed or indexed.
 
 A shard is a tar file whose members are grouped by key: ``00000.jpg`` with
 ``00000.txt`` (its caption), plus optional ``00000.json``. Shards are split
 across processes (by rank) and then across DataLoader workers, so each sample
 is read once per epoch. Only tar headers and the members of this process's
 shards are read; nothing is loaded into memory beyond the shuffle buffer.
+``IndexedShards`` gives map-style access to the same shards for loaders that
+need indices, as the shre engine does.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Any
 
 from PIL import Image
 from shre.errors import DataError
-from torch.utils.data import IterableDataset, get_worker_info
+from torch.utils.data import Dataset, IterableDataset, get_worker_info
 
 from shre_distill.gather import world_info
 
@@ -175,3 +177,67 @@ def _count_samples(path: Path) -> int:
         for found in extensions.values()
         if "txt" in found and any(ext in found for ext in IMAGE_EXTENSIONS)
     )
+
+
+class IndexedShards(Dataset):
+    """Map-style access to uncompressed tar shards, one item per complete sample.
+
+    The engine's loader needs a map-style dataset (its sampler shards
+    indices across processes), so ``distill:shre`` trains on shards through
+    this class. It reads only tar headers up front and records where each
+    sample's image and caption bytes lie. Items have the keys of
+    ``WebDatasetPairs``.
+
+    Raises:
+        DataError: a shard that cannot be opened or is compressed (no random
+            access; use ``WebDatasetPairs`` to stream those).
+    """
+
+    def __init__(self, shards: Sequence[str | Path], transform: Callable) -> None:
+        self.transform = transform
+        self.samples: list[tuple[Path, str, tuple[int, int], tuple[int, int]]] = []
+        for shard in shards:
+            self.samples.extend(_index_shard(Path(shard)))
+        if not self.samples:
+            raise DataError(f"no complete image-caption samples in {len(shards)} shard(s)")
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        shard, key, (image_offset, image_size), (text_offset, text_size) = self.samples[index]
+        with open(shard, "rb") as file:
+            file.seek(image_offset)
+            image_bytes = file.read(image_size)
+            file.seek(text_offset)
+            text_bytes = file.read(text_size)
+        # The extension only tells _to_sample that these bytes are the image.
+        _, image, caption = _to_sample(key, {"jpg": image_bytes, "txt": text_bytes}, shard)
+        image_id = int(key) if key.isdigit() else index
+        return {"image": self.transform(image), "caption": caption, "image_id": image_id}
+
+
+def _index_shard(path: Path) -> list[tuple[Path, str, tuple[int, int], tuple[int, int]]]:
+    try:
+        with tarfile.open(path, mode="r:") as archive:
+            members = archive.getmembers()
+    except tarfile.ReadError as error:
+        raise DataError(
+            f"cannot index WebDataset shard {str(path)!r} ({error}); only uncompressed .tar "
+            "shards allow random access"
+        ) from error
+    except OSError as error:
+        raise DataError(f"cannot open WebDataset shard {str(path)!r}: {error}") from error
+
+    locations: dict[str, dict[str, tuple[int, int]]] = {}
+    for member in members:
+        if member.isfile():
+            key, _, extension = member.name.partition(".")
+            locations.setdefault(key, {})[extension.lower()] = (member.offset_data, member.size)
+
+    samples = []
+    for key, found in locations.items():
+        image = next((found[ext] for ext in IMAGE_EXTENSIONS if ext in found), None)
+        if image is not None and "txt" in found:
+            samples.append((path, key, image, found["txt"]))
+    return samples
