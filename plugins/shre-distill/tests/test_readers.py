@@ -184,7 +184,9 @@ def test_indexed_shards_match_streamed_samples(tmp_path):
     shards = write_shards(tmp_path)
     transform = T.Compose([T.Resize((16, 16)), T.ToTensor()])
     indexed = IndexedShards(shards, transform)
-    streamed = {item["image_id"]: item for item in WebDatasetPairs(shards, transform, shuffle_buffer=0)}
+    streamed = {
+        item["image_id"]: item for item in WebDatasetPairs(shards, transform, shuffle_buffer=0)
+    }
     assert len(indexed) == 6
     for index in range(len(indexed)):
         item = indexed[index]

@@ -211,7 +211,7 @@ class IndexedShards(Dataset):
             image_bytes = file.read(image_size)
             file.seek(text_offset)
             text_bytes = file.read(text_size)
-        # The extension only tells _to_sample that these bytes are the image.
+        # _to_sample finds the image by extension; the bytes may be any image format.
         _, image, caption = _to_sample(key, {"jpg": image_bytes, "txt": text_bytes}, shard)
         image_id = int(key) if key.isdigit() else index
         return {"image": self.transform(image), "caption": caption, "image_id": image_id}
