@@ -50,16 +50,19 @@ def run_config(args: argparse.Namespace, output_dir: Path, *overrides: str) -> d
     from shre.registry import get_registry
 
     spec = get_registry().resolve("task", "vision:cifar10").spec
-    return resolve_config(spec.preset, overrides=[
-        "task=vision:cifar10",
-        f"model={args.model}",
-        f"data.dir={args.data_dir}",
-        f"output_dir={output_dir}",
-        f"train.batch_size={args.batch_size}",
-        f"train.log_every={args.log_every}",
-        f"seed={args.seed}",
-        *overrides,
-    ])
+    return resolve_config(
+        spec.preset,
+        overrides=[
+            "task=vision:cifar10",
+            f"model={args.model}",
+            f"data.dir={args.data_dir}",
+            f"output_dir={output_dir}",
+            f"train.batch_size={args.batch_size}",
+            f"train.log_every={args.log_every}",
+            f"seed={args.seed}",
+            *overrides,
+        ],
+    )
 
 
 def engine_throughput(args: argparse.Namespace, workdir: Path) -> float:
@@ -69,18 +72,19 @@ def engine_throughput(args: argparse.Namespace, workdir: Path) -> float:
     output_dir = workdir / f"engine-{time.monotonic_ns()}"
     config = run_config(args, output_dir, f"train.max_steps={args.steps}")
     engine.fit(config)
-    rates = [line["samples_per_second"] for line in read_metrics(output_dir) if line["split"] == "train"]
+    rates = [
+        line["samples_per_second"] for line in read_metrics(output_dir) if line["split"] == "train"
+    ]
     return statistics.mean(rates[1:])
 
 
 def plain_throughput(args: argparse.Namespace, workdir: Path) -> float:
-    """Train the same model, data and steps in a plain PyTorch loop; return samples/s after warm-up."""
+    """Train the same model, data and steps in a plain loop; return samples/s after warm-up."""
     import torch
-    from torch.utils.data import DataLoader
-    from transformers import get_scheduler
-
     from shre.engine.setup import build_task
     from shre.registry import get_registry
+    from torch.utils.data import DataLoader
+    from transformers import get_scheduler
 
     config = run_config(args, workdir / "plain", f"train.max_steps={args.steps}")
     torch.manual_seed(args.seed)
@@ -88,12 +92,22 @@ def plain_throughput(args: argparse.Namespace, workdir: Path) -> float:
     task.prepare()
     model = task.build_model(get_registry())
     dataset = task.dataset("train", model)
-    loader = DataLoader(dataset, batch_size=args.batch_size, shuffle=True, drop_last=False,
-                        collate_fn=task.collate_fn("train", model))
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3, betas=(0.9, 0.999), eps=1e-8,
-                                  weight_decay=0.01)
-    scheduler = get_scheduler("cosine", optimizer, num_warmup_steps=math.ceil(0.1 * args.steps),
-                              num_training_steps=args.steps)
+    loader = DataLoader(
+        dataset,
+        batch_size=args.batch_size,
+        shuffle=True,
+        drop_last=False,
+        collate_fn=task.collate_fn("train", model),
+    )
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01
+    )
+    scheduler = get_scheduler(
+        "cosine",
+        optimizer,
+        num_warmup_steps=math.ceil(0.1 * args.steps),
+        num_training_steps=args.steps,
+    )
 
     model.train()
     step = samples = 0
@@ -115,18 +129,27 @@ def plain_throughput(args: argparse.Namespace, workdir: Path) -> float:
     return samples / (time.perf_counter() - started)
 
 
-def probe_timing(args: argparse.Namespace, workdir: Path, cached: bool, train_size: int) -> dict[str, float]:
+def probe_timing(
+    args: argparse.Namespace, workdir: Path, cached: bool, train_size: int
+) -> dict[str, float]:
     """Run a linear probe for ``args.epochs`` epochs; return epoch and wall seconds."""
     import shre.engine as engine
 
     output_dir = workdir / f"probe-{cached}-{time.monotonic_ns()}"
-    config = run_config(args, output_dir, f"train.epochs={args.epochs}", "train.freeze_encoder=true",
-                        f"task_options.cache_features={str(cached).lower()}")
+    config = run_config(
+        args,
+        output_dir,
+        f"train.epochs={args.epochs}",
+        "train.freeze_encoder=true",
+        f"task_options.cache_features={str(cached).lower()}",
+    )
     started = time.perf_counter()
     summary = engine.fit(config)
     wall = time.perf_counter() - started
 
-    rates = [line["samples_per_second"] for line in read_metrics(output_dir) if line["split"] == "train"]
+    rates = [
+        line["samples_per_second"] for line in read_metrics(output_dir) if line["split"] == "train"
+    ]
     return {
         "epoch_seconds": train_size / statistics.median(rates),
         "wall_seconds": wall,
@@ -150,15 +173,19 @@ def read_metrics(run_dir: Path) -> list[dict[str, Any]]:
 
 def describe(values: list[float], digits: int = 1) -> str:
     """Return ``median (min-max)`` of ``values``."""
-    return f"{statistics.median(values):.{digits}f} ({min(values):.{digits}f}-{max(values):.{digits}f})"
+    low, middle, high = min(values), statistics.median(values), max(values)
+    return f"{middle:.{digits}f} ({low:.{digits}f}-{high:.{digits}f})"
 
 
 def compare(engine: list[float], plain: list[float]) -> str:
     """Return one sentence comparing the engine's throughput with the plain loop's."""
     ratio = statistics.median(engine) / statistics.median(plain)
     overlap = min(engine) <= max(plain) and min(plain) <= max(engine)
-    spread = "the ranges overlap, so the difference is within this machine's noise" if overlap \
+    spread = (
+        "the ranges overlap, so the difference is within this machine's noise"
+        if overlap
         else "the ranges do not overlap"
+    )
     return f"The engine's median is {ratio:.2f} times the plain loop's; {spread}."
 
 
@@ -166,7 +193,8 @@ def render_section(args: argparse.Namespace, results: dict[str, Any]) -> str:
     machine = f"{platform.machine()}, {os.cpu_count()} logical CPUs, torch {results['torch']}"
     command = (
         f"python benchmarks/vision_throughput.py --data-dir {args.data_label} --model {args.model} "
-        f"--steps {args.steps} --batch-size {args.batch_size} --epochs {args.epochs} --repeats {args.repeats}"
+        f"--steps {args.steps} --batch-size {args.batch_size} --epochs {args.epochs} "
+        f"--repeats {args.repeats}"
     )
     probe = results["probe"]
     return (
@@ -183,11 +211,14 @@ def render_section(args: argparse.Namespace, results: dict[str, Any]) -> str:
         f"| `shre.engine.fit` | {describe(results['engine'])} |\n"
         f"| plain PyTorch loop | {describe(results['plain'])} |\n\n"
         f"{compare(results['engine'], results['plain'])}\n\n"
-        f"Linear probe for {args.epochs} epochs (frozen encoder, `mean` pooler, `norm-linear` head):\n\n"
-        "| features | epoch time (s) | whole fit, with evaluations (s) | test top-1 |\n|---|---|---|---|\n"
+        f"Linear probe for {args.epochs} epochs "
+        "(frozen encoder, `mean` pooler, `norm-linear` head):\n\n"
+        "| features | epoch time (s) | whole fit, with evaluations (s) | test top-1 |\n"
+        "|---|---|---|---|\n"
         f"| re-encoded every batch | {describe(probe[False]['epoch_seconds'], 2)} "
         f"| {describe(probe[False]['wall_seconds'])} | {probe[False]['accuracy']:.3f} |\n"
-        f"| cached once (`task_options.cache_features=true`) | {describe(probe[True]['epoch_seconds'], 2)} "
+        "| cached once (`task_options.cache_features=true`) "
+        f"| {describe(probe[True]['epoch_seconds'], 2)} "
         f"| {describe(probe[True]['wall_seconds'])} | {probe[True]['accuracy']:.3f} |\n\n"
         "Test top-1 is the same in every run of a side, because the runs share one seed. "
         "The two probes differ in accuracy because the cached one trains on un-augmented "
@@ -210,8 +241,12 @@ def write_section(section: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA,
-                        help="CIFAR-10 npz or image folder (default: the test slice)")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=DEFAULT_DATA,
+        help="CIFAR-10 npz or image folder (default: the test slice)",
+    )
     parser.add_argument("--model", default="shre-tiny")
     parser.add_argument("--steps", type=int, default=60, help="fine-tuning steps per run")
     parser.add_argument("--log-every", type=int, default=10, help="steps per throughput interval")
@@ -219,9 +254,13 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3, help="linear-probe epochs")
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--no-write", action="store_true", help="print without updating docs/benchmarks.md")
+    parser.add_argument(
+        "--no-write", action="store_true", help="print without updating docs/benchmarks.md"
+    )
     args = parser.parse_args()
-    args.data_label = "DIR" if args.data_dir != DEFAULT_DATA else str(DEFAULT_DATA.relative_to(ROOT))
+    args.data_label = (
+        "DIR" if args.data_dir != DEFAULT_DATA else str(DEFAULT_DATA.relative_to(ROOT))
+    )
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     logging.basicConfig(level=logging.WARNING)
@@ -253,8 +292,13 @@ def main() -> None:
             for cached, results in runs.items()
         }
 
-    results = {"engine": engine_rates, "plain": plain_rates, "probe": probe,
-               "train_size": size, "torch": torch.__version__}
+    results = {
+        "engine": engine_rates,
+        "plain": plain_rates,
+        "probe": probe,
+        "train_size": size,
+        "torch": torch.__version__,
+    }
     section = render_section(args, results)
     print(section)
     if not args.no_write:

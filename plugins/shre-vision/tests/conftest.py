@@ -29,7 +29,9 @@ def npz_copy(tmp_path: Path) -> Path:
     return target
 
 
-def write_image_folder(root: Path, per_class: dict[str, int], classes: list[str] | None = None) -> Path:
+def write_image_folder(
+    root: Path, per_class: dict[str, int], classes: list[str] | None = None
+) -> Path:
     """Write ``<split>/<class>/<n>.png`` files from the slice; ``per_class`` maps split to count."""
     names = classes or (SLICE_DIR / "classes.txt").read_text(encoding="utf-8").split()
     for split, count in per_class.items():
@@ -48,7 +50,9 @@ def image_folder(tmp_path: Path) -> Path:
     return write_image_folder(tmp_path / "folder", {"train": 4, "test": 2})
 
 
-def fit_config(task: str, data_dir: Path, output_dir: Path, *, overrides: tuple[str, ...] = ()) -> dict:
+def fit_config(
+    task: str, data_dir: Path, output_dir: Path, *, overrides: tuple[str, ...] = ()
+) -> dict:
     """Resolve a small CPU run config of ``task`` with ``shre-tiny`` and no augmentation."""
     from shre.config import resolve_config
     from shre.registry import get_registry

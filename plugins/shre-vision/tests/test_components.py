@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import torch
-from transformers import ViTConfig, ViTModel
-
 from shre.registry import get_registry
 from shre_vision.heads import NormLinearHead
+from transformers import ViTConfig, ViTModel
 
 
 def test_norm_linear_head_init():
@@ -37,8 +36,14 @@ def test_mean_pooler_drops_prefix_tokens():
 
 
 def test_hf_vit_encoder_from_local_directory(tmp_path):
-    config = ViTConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                       intermediate_size=64, image_size=32, patch_size=8)
+    config = ViTConfig(
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        image_size=32,
+        patch_size=8,
+    )
     ViTModel(config).save_pretrained(tmp_path)
     encoder = get_registry().resolve("encoder", f"hf:{tmp_path}").build()
     hidden = encoder({"pixel_values": torch.randn(2, 3, 32, 32)})
@@ -50,8 +55,14 @@ def test_hf_vit_encoder_from_local_directory(tmp_path):
 
 
 def test_hf_vit_encoder_layer_ids(tmp_path):
-    config = ViTConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                       intermediate_size=64, image_size=32, patch_size=8)
+    config = ViTConfig(
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        image_size=32,
+        patch_size=8,
+    )
     ViTModel(config).save_pretrained(tmp_path)
     encoder = get_registry().resolve("encoder", f"hf:{tmp_path}").build()
     assert encoder.num_layers == 2

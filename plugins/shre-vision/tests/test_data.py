@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PIL import Image
-
 from shre.errors import DataError
 from shre_vision.data import (
     detect_layout,
@@ -17,7 +16,9 @@ from shre_vision.data import (
 
 
 def test_npz_split_loads_slice(slice_dir):
-    split = load_npz_split(slice_dir / "train.npz", "train", read_class_names(slice_dir / "classes.txt"))
+    split = load_npz_split(
+        slice_dir / "train.npz", "train", read_class_names(slice_dir / "classes.txt")
+    )
     assert len(split) == 200
     assert split.classes[0] == "airplane"
     assert np.bincount(split.labels).tolist() == [20] * 10

@@ -6,7 +6,6 @@ import pytest
 import timm
 import torch
 from safetensors.torch import save_file
-
 from shre.errors import ConfigError
 from shre.registry import get_registry
 from shre_vision.encoders import build_shre_tiny_image, build_timm_encoder
@@ -99,7 +98,9 @@ def test_timm_encoder_offline_pretrained_error():
 
 
 def test_timm_encoder_checkpoint_path(tmp_path):
-    source = timm.create_model("vit_tiny_patch16_224", pretrained=False, img_size=32, num_classes=10)
+    source = timm.create_model(
+        "vit_tiny_patch16_224", pretrained=False, img_size=32, num_classes=10
+    )
     path = tmp_path / "weights.safetensors"
     save_file(source.state_dict(), str(path))
 

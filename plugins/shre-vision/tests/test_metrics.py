@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from sklearn.metrics import accuracy_score, confusion_matrix, recall_score, top_k_accuracy_score
-
 from shre_vision.metrics import (
     build_classification_metrics,
     metric_key,
     write_confusion_matrix,
     write_per_class_csv,
 )
+from sklearn.metrics import accuracy_score, confusion_matrix, recall_score, top_k_accuracy_score
 
 CLASSES = ["air plane", "car", "bird", "cat", "deer", "dog", "frog"]
 
@@ -46,7 +45,7 @@ def test_top5_matches_sklearn():
 def test_per_class_accuracy_matches_sklearn_recall():
     results, logits, labels = computed_metrics()
     expected = recall_score(labels.numpy(), logits.argmax(1).numpy(), average=None)
-    for name, value in zip(CLASSES, expected):
+    for name, value in zip(CLASSES, expected, strict=True):
         assert abs(float(results[f"accuracy_{metric_key(name)}"]) - value) < 1e-6
 
 
@@ -85,6 +84,10 @@ def test_confusion_matrix_png(tmp_path):
 
 def test_per_class_csv(tmp_path):
     matrix = torch.tensor([[3, 1], [0, 4]])
-    lines = write_per_class_csv(matrix, ["cat", "dog"], tmp_path / "classes.csv").read_text().splitlines()
+    lines = (
+        write_per_class_csv(matrix, ["cat", "dog"], tmp_path / "classes.csv")
+        .read_text()
+        .splitlines()
+    )
     assert lines[0] == "class,label,support,correct,accuracy"
     assert lines[1] == "cat,0,4,3,0.750000"

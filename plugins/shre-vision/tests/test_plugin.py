@@ -15,7 +15,13 @@ def test_plugin_provides_encoders():
 
 def test_plugin_provides_tasks():
     names = {spec.qualified_name for spec in get_registry().list("task")}
-    expected = {"vision:cifar10", "vision:cifar100", "vision:imagenet", "vision:folder", "vision:npz"}
+    expected = {
+        "vision:cifar10",
+        "vision:cifar100",
+        "vision:imagenet",
+        "vision:folder",
+        "vision:npz",
+    }
     assert expected <= names
 
 
@@ -25,8 +31,12 @@ def test_plugin_provides_norm_linear_head():
 
 def test_task_preset_layer_decay():
     registry = get_registry()
-    assert registry.resolve("task", "vision:cifar10").spec.preset["optimizer"]["layer_decay"] == 0.75
-    assert registry.resolve("task", "vision:imagenet").spec.preset["optimizer"]["layer_decay"] == 0.81
+    assert (
+        registry.resolve("task", "vision:cifar10").spec.preset["optimizer"]["layer_decay"] == 0.75
+    )
+    assert (
+        registry.resolve("task", "vision:imagenet").spec.preset["optimizer"]["layer_decay"] == 0.81
+    )
 
 
 def test_task_preset_recipe():
@@ -42,7 +52,10 @@ def test_task_preset_recipe():
 def test_task_spec_defaults():
     spec = get_registry().resolve("task", "vision:cifar10").spec
     assert (spec.pooler, spec.head, spec.loss, spec.main_metric) == (
-        "mean", "norm-linear", "cross-entropy", "accuracy"
+        "mean",
+        "norm-linear",
+        "cross-entropy",
+        "accuracy",
     )
 
 
@@ -50,10 +63,13 @@ def test_listing_imports_no_torch():
     code = (
         "import sys; from shre.registry import get_registry; registry = get_registry(); "
         "assert 'vision:cifar10' in {s.qualified_name for s in registry.list('task')}; "
-        "heavy = [name for name in ('torch', 'timm', 'torchvision', 'transformers') if name in sys.modules]; "
+        "heavy = [name for name in ('torch', 'timm', 'torchvision', 'transformers') "
+        "if name in sys.modules]; "
         "print(heavy); sys.exit(1 if heavy else 0)"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 

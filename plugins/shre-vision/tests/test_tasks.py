@@ -6,18 +6,17 @@ import json
 import types
 
 import pytest
+import shre.engine as engine
 import torch
 from safetensors.torch import load_file
-
-import shre.engine as engine
 from shre.checkpoint import resolve_checkpoint
 from shre.config import resolve_config
-from shre.hookspecs import hookimpl
+from shre.engine.setup import build_task
 from shre.errors import ConfigError, DataError, UnknownNameError
+from shre.hookspecs import hookimpl
 from shre.plugins import PluginInfo, create_plugin_manager
 from shre.registry import Registry, get_registry
 from shre.specs import EncoderSpec
-from shre.engine.setup import build_task
 from shre_vision.features import FeatureProbeModel
 
 from .conftest import fit_config
@@ -25,9 +24,10 @@ from .conftest import fit_config
 
 def prepared_task(task_name, data_dir, *overrides):
     spec = get_registry().resolve("task", task_name).spec
-    config = resolve_config(spec.preset, overrides=[
-        f"task={task_name}", "model=shre-tiny", f"data.dir={data_dir}", *overrides
-    ])
+    config = resolve_config(
+        spec.preset,
+        overrides=[f"task={task_name}", "model=shre-tiny", f"data.dir={data_dir}", *overrides],
+    )
     task = build_task(config)
     task.prepare()
     return task
@@ -72,7 +72,9 @@ def test_hub_dataset_offline_error():
 
 def test_image_size_mismatch_error(slice_dir):
     task = prepared_task("vision:cifar10", slice_dir, "task_options.image_size=224")
-    with pytest.raises(ConfigError, match="image_size 224 differs from the encoder's input size 64"):
+    with pytest.raises(
+        ConfigError, match="image_size 224 differs from the encoder's input size 64"
+    ):
         task.build_model(get_registry())
 
 
@@ -118,7 +120,9 @@ def test_cached_features_match_full_forward(slice_dir):
     from shre_vision.transforms import build_transform, encoder_data_config
 
     transform = build_transform(encoder_data_config(model.encoder), {}, training=False)
-    pixels = torch.stack([ImageClassificationDataset(images, transform)[index]["pixel_values"] for index in range(4)])
+    pixels = torch.stack(
+        [ImageClassificationDataset(images, transform)[index]["pixel_values"] for index in range(4)]
+    )
     with torch.no_grad():
         full = model({"pixel_values": pixels})["logits"]
     assert torch.allclose(cached, full, atol=1e-5)
@@ -126,8 +130,9 @@ def test_cached_features_match_full_forward(slice_dir):
 
 @pytest.mark.slow
 def test_fine_tune_end_to_end(slice_dir, tmp_path):
-    config = fit_config("vision:cifar10", slice_dir, tmp_path / "run",
-                        overrides=("task_options.mixup=0.8",))
+    config = fit_config(
+        "vision:cifar10", slice_dir, tmp_path / "run", overrides=("task_options.mixup=0.8",)
+    )
     summary = engine.fit(config)
     metrics = summary["final_metrics"]["test"]
     assert set(metrics) >= {"accuracy", "top5", "accuracy_airplane", "loss"}
@@ -140,14 +145,23 @@ def test_fine_tune_end_to_end(slice_dir, tmp_path):
 def test_linear_probe_keeps_encoder_bit_identical(slice_dir, tmp_path):
     # A timm ResNet has batch-norm buffers, which a probe must not update either.
     config = fit_config(
-        "vision:cifar10", slice_dir, tmp_path / "probe",
-        overrides=("model=timm:resnet18", "encoder_options.pretrained=false",
-                   "encoder_options.image_size=32", "train.freeze_encoder=true",
-                   "train.max_steps=3", "task_options.mixup=0.8"),
+        "vision:cifar10",
+        slice_dir,
+        tmp_path / "probe",
+        overrides=(
+            "model=timm:resnet18",
+            "encoder_options.pretrained=false",
+            "encoder_options.image_size=32",
+            "train.freeze_encoder=true",
+            "train.max_steps=3",
+            "task_options.mixup=0.8",
+        ),
     )
     initial = _initial_model_state(config)
     engine.fit(config)
-    trained = load_file(str(resolve_checkpoint(tmp_path / "probe", which="last") / "model.safetensors"))
+    trained = load_file(
+        str(resolve_checkpoint(tmp_path / "probe", which="last") / "model.safetensors")
+    )
 
     encoder_keys = [key for key in initial if key.startswith("encoders.image.")]
     assert any(key.endswith("bn1.running_mean") for key in encoder_keys)
@@ -170,19 +184,30 @@ def _initial_model_state(config) -> dict[str, torch.Tensor]:
 @pytest.mark.slow
 def test_cached_probe_end_to_end_and_evaluate(slice_dir, tmp_path):
     config = fit_config(
-        "vision:cifar10", slice_dir, tmp_path / "cached",
-        overrides=("train.freeze_encoder=true", "task_options.cache_features=true", "train.epochs=2"),
+        "vision:cifar10",
+        slice_dir,
+        tmp_path / "cached",
+        overrides=(
+            "train.freeze_encoder=true",
+            "task_options.cache_features=true",
+            "train.epochs=2",
+        ),
     )
     summary = engine.fit(config)
     results = engine.evaluate(tmp_path / "cached")
     assert results["test"]["accuracy"] == pytest.approx(summary["best_metrics"]["test"]["accuracy"])
-    lines = [json.loads(line) for line in (tmp_path / "cached" / "metrics.jsonl").read_text().splitlines()]
+    lines = [
+        json.loads(line)
+        for line in (tmp_path / "cached" / "metrics.jsonl").read_text().splitlines()
+    ]
     assert any(line["split"] == "test" for line in lines)
 
 
 @pytest.mark.slow
 def test_evaluate_rejects_other_class_count(slice_dir, tmp_path):
-    config = fit_config("vision:cifar10", slice_dir, tmp_path / "run", overrides=("train.max_steps=1",))
+    config = fit_config(
+        "vision:cifar10", slice_dir, tmp_path / "run", overrides=("train.max_steps=1",)
+    )
     engine.fit(config)
     from .conftest import write_image_folder
 
@@ -193,7 +218,9 @@ def test_evaluate_rejects_other_class_count(slice_dir, tmp_path):
 
 @pytest.mark.slow
 def test_predict_writes_class_names(slice_dir, tmp_path):
-    config = fit_config("vision:cifar10", slice_dir, tmp_path / "run", overrides=("train.max_steps=1",))
+    config = fit_config(
+        "vision:cifar10", slice_dir, tmp_path / "run", overrides=("train.max_steps=1",)
+    )
     engine.fit(config)
     paths = engine.predict(tmp_path / "run")
     lines = paths[0].read_text().splitlines()

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-import torch
-
 import shre.engine as engine
+import torch
 from shre.errors import CheckpointError, ConfigError
 from shre_vision.teacher import load_teacher
 
@@ -40,7 +39,9 @@ def test_teacher_missing_path(tmp_path):
 
 @pytest.mark.slow
 def test_shre_run_teacher_matches_model(slice_dir, tmp_path):
-    config = fit_config("vision:cifar10", slice_dir, tmp_path / "run", overrides=("train.max_steps=2",))
+    config = fit_config(
+        "vision:cifar10", slice_dir, tmp_path / "run", overrides=("train.max_steps=2",)
+    )
     engine.fit(config)
     teacher, data_config = load_teacher(tmp_path / "run")
     assert data_config["input_size"] == (3, 64, 64)

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-
 from shre.errors import ConfigError
 from shre_vision.encoders import build_shre_tiny_image
 from shre_vision.recipe import TASK_OPTIONS
@@ -18,7 +17,12 @@ from shre_vision.transforms import (
     encoder_data_config,
 )
 
-DATA_CONFIG = {"image_size": 64, "mean": (0.5, 0.5, 0.5), "std": (0.5, 0.5, 0.5), "interpolation": "bicubic"}
+DATA_CONFIG = {
+    "image_size": 64,
+    "mean": (0.5, 0.5, 0.5),
+    "std": (0.5, 0.5, 0.5),
+    "interpolation": "bicubic",
+}
 
 
 def cifar_image() -> Image.Image:
@@ -84,7 +88,9 @@ def test_mixup_off_returns_none():
 
 
 def examples(count: int) -> list[dict]:
-    return [{"pixel_values": torch.full((3, 4, 4), float(i)), "labels": i % 3} for i in range(count)]
+    return [
+        {"pixel_values": torch.full((3, 4, 4), float(i)), "labels": i % 3} for i in range(count)
+    ]
 
 
 def test_collate_without_mixup_keeps_class_ids():

@@ -55,8 +55,10 @@ class HFEncoder(nn.Module):
         """Return the lr-decay layer of a parameter of this encoder.
 
         0 for the embeddings, i for ``encoder.layer.<i-1>``, ``num_layers + 1``
-        for anything else (a final norm, the pooler). NOTE: the names follow BERT, RoBERTa, ViT and DeiT (``embeddings.*``,
-        ``encoder.layer.N.*``); models named otherwise get ``num_layers + 1``
+        for anything else (a final norm, the pooler).
+
+        NOTE: the names follow BERT, RoBERTa, ViT and DeiT (``embeddings.*``,
+        ``encoder.layer.N.*``). Models named otherwise get ``num_layers + 1``
         (the full learning rate) for every parameter.
         """
         name = param_name.removeprefix("model.")

@@ -25,7 +25,6 @@ from typing import Any
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
-
 from shre.errors import DataError
 
 logger = logging.getLogger(__name__)
@@ -65,7 +64,11 @@ class ImageSplit:
         """Return the split restricted to ``indices`` (positions in this split)."""
         indices = np.asarray(indices, dtype=np.int64)
         return ImageSplit(
-            self.name, self.source, self.classes, self.labels[indices], _SubsetImages(self.load_image, indices)
+            self.name,
+            self.source,
+            self.classes,
+            self.labels[indices],
+            _SubsetImages(self.load_image, indices),
         )
 
 
@@ -182,10 +185,13 @@ def load_npz_split(path: Path, name: str, classes: list[str] | None = None) -> I
         labels = archive["labels"]
 
     if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
-        raise DataError(f"{path}: 'labels' must be a 1-D integer array, got {labels.dtype} {labels.shape}")
+        raise DataError(
+            f"{path}: 'labels' must be a 1-D integer array, got {labels.dtype} {labels.shape}"
+        )
     if len(images) != len(labels):
         raise DataError(
-            f"{path}: {len(images)} images but {len(labels)} labels; the two arrays must have the same length"
+            f"{path}: {len(images)} images but {len(labels)} labels; "
+            "the two arrays must have the same length"
         )
     if classes is None:
         classes = [str(index) for index in range(int(labels.max(initial=-1)) + 1)]
@@ -219,7 +225,9 @@ def load_folder_split(folder: Path, name: str, classes: list[str]) -> ImageSplit
     Raises:
         DataError: an empty class folder, or a class folder not among ``classes``.
     """
-    unknown = [entry.name for entry in folder.iterdir() if entry.is_dir() and entry.name not in classes]
+    unknown = [
+        entry.name for entry in folder.iterdir() if entry.is_dir() and entry.name not in classes
+    ]
     if unknown:
         raise DataError(
             f"{folder} has class folders {unknown} that the training split does not have; "
@@ -243,7 +251,9 @@ def load_folder_split(folder: Path, name: str, classes: list[str]) -> ImageSplit
         files.extend(class_files)
         labels.extend([label] * len(class_files))
 
-    return ImageSplit(name, str(folder), classes, np.asarray(labels, dtype=np.int64), _FileImages(files))
+    return ImageSplit(
+        name, str(folder), classes, np.asarray(labels, dtype=np.int64), _FileImages(files)
+    )
 
 
 def decode_image(path: Path) -> Image.Image:
@@ -252,7 +262,9 @@ def decode_image(path: Path) -> Image.Image:
         with Image.open(path) as image:
             return image.convert("RGB")
     except (UnidentifiedImageError, OSError, ValueError) as error:
-        raise DataError(f"cannot decode image {path}: {error}; replace or delete the file") from error
+        raise DataError(
+            f"cannot decode image {path}: {error}; replace or delete the file"
+        ) from error
 
 
 def detect_layout(data_dir: Path) -> str:
@@ -273,7 +285,9 @@ def detect_layout(data_dir: Path) -> str:
     )
 
 
-def load_local_splits(data_dir: Path, splits: Sequence[str], layout: str | None = None) -> dict[str, ImageSplit]:
+def load_local_splits(
+    data_dir: Path, splits: Sequence[str], layout: str | None = None
+) -> dict[str, ImageSplit]:
     """Load ``splits`` from an npz or image folder directory (``layout`` auto-detected).
 
     The training split defines the classes; every other split must use them.
@@ -290,7 +304,9 @@ def load_local_splits(data_dir: Path, splits: Sequence[str], layout: str | None 
 
     train_folder = data_dir / "train"
     if not train_folder.is_dir():
-        raise DataError(f"image folder {data_dir} has no train/ folder; put images in train/<class>/")
+        raise DataError(
+            f"image folder {data_dir} has no train/ folder; put images in train/<class>/"
+        )
     classes = folder_classes(train_folder)
     loaded = {}
     for split in splits:

@@ -17,12 +17,11 @@ from typing import Any
 
 import timm
 import torch
+from shre.errors import ConfigError
 from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD, resolve_model_data_config
 from timm.models import VisionTransformer, split_model_name_tag
 from timm.models._manipulate import group_parameters
 from torch import nn
-
-from shre.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 
@@ -189,7 +188,9 @@ def _create_sized_model(
     if image_size is None or "img_size" in model_kwargs:
         return _create_timm_model(name, pretrained, checkpoint_path, model_kwargs)
     try:
-        return _create_timm_model(name, pretrained, checkpoint_path, {**model_kwargs, "img_size": image_size})
+        return _create_timm_model(
+            name, pretrained, checkpoint_path, {**model_kwargs, "img_size": image_size}
+        )
     except TypeError as error:
         # CNNs take any input size and have no img_size argument.
         if "img_size" not in str(error):
@@ -217,7 +218,9 @@ def _create_timm_model(
         return timm.create_model(name, pretrained=pretrained, **kwargs)
     except (OSError, RuntimeError, ValueError) as error:
         if not pretrained:
-            raise ConfigError(f"cannot build timm model {name!r} with {model_kwargs}: {error}") from error
+            raise ConfigError(
+                f"cannot build timm model {name!r} with {model_kwargs}: {error}"
+            ) from error
         raise ConfigError(
             f"cannot load the pretrained weights of timm model {name!r}: {error}. Without Hub "
             "access, set encoder_options.pretrained=false for random weights, or "

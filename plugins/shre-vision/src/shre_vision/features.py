@@ -23,11 +23,10 @@ from collections.abc import Mapping
 from typing import Any
 
 import torch
-from torch.utils.data import DataLoader, Dataset
-from tqdm.auto import tqdm
-
 from shre.compose import TaskModel
 from shre.errors import ConfigError
+from torch.utils.data import DataLoader, Dataset
+from tqdm.auto import tqdm
 
 logger = logging.getLogger(__name__)
 

@@ -49,7 +49,7 @@ class PerClassAccuracy(MulticlassConfusionMatrix):
         accuracies = per_class_accuracy(matrix)
         return {
             f"accuracy_{metric_key(name)}": accuracy
-            for name, accuracy in zip(self.class_names, accuracies)
+            for name, accuracy in zip(self.class_names, accuracies, strict=True)
         }
 
 
@@ -57,7 +57,9 @@ def per_class_accuracy(matrix: torch.Tensor) -> torch.Tensor:
     """Return recall per class ``(C,)`` from a confusion matrix; 0 for absent classes."""
     matrix = matrix.float()
     support = matrix.sum(dim=1)
-    return torch.where(support > 0, matrix.diagonal() / support.clamp(min=1), torch.zeros_like(support))
+    return torch.where(
+        support > 0, matrix.diagonal() / support.clamp(min=1), torch.zeros_like(support)
+    )
 
 
 def metric_key(name: str) -> str:
@@ -116,7 +118,9 @@ def write_confusion_matrix(
             for column in range(num_classes):
                 value = shares[row, column]
                 color = "white" if value > 0.5 else "black"
-                axes.text(column, row, f"{value:.2f}", ha="center", va="center", color=color, fontsize=8)
+                axes.text(
+                    column, row, f"{value:.2f}", ha="center", va="center", color=color, fontsize=8
+                )
 
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)

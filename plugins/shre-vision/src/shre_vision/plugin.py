@@ -12,6 +12,7 @@ from typing import Any
 
 from shre.hookspecs import hookimpl
 from shre.specs import EncoderSpec, HeadSpec, TaskSpec
+
 from shre_vision.recipe import CIFAR_LAYER_DECAY, IMAGENET_LAYER_DECAY, preset
 
 SHRE_API_VERSION = "1.0"
@@ -51,14 +52,14 @@ def shre_encoders() -> list[EncoderSpec]:
         EncoderSpec(
             name="shre-image",
             factory=f"{_ENCODERS}:build_shre_image",
-            description="SHRe image branch: ViT-B/16 first 6 blocks, 224 px (vit_base_patch16_224 weights)",
+            description="SHRe image branch: first 6 blocks of vit_base_patch16_224, 224 px",
             modality="image",
             width=768,
         ),
         EncoderSpec(
             name="shre-tiny-image",
             factory=f"{_ENCODERS}:build_shre_tiny_image",
-            description="download-free ViT: 64 px, patch 8, width 128, 2 blocks, 2 heads, random init",
+            description="download-free random-init ViT: 64 px, patch 8, width 128, 2 blocks",
             modality="image",
             width=128,
         ),
@@ -79,11 +80,36 @@ def shre_heads() -> list[HeadSpec]:
 @hookimpl
 def shre_tasks() -> list[TaskSpec]:
     return [
-        _classification_task("cifar10", "Cifar10Task", "CIFAR-10 classification (uoft-cs/cifar10 or --data-dir)", CIFAR_LAYER_DECAY),
-        _classification_task("cifar100", "Cifar100Task", "CIFAR-100 classification (uoft-cs/cifar100 or --data-dir)", CIFAR_LAYER_DECAY),
-        _classification_task("imagenet", "ImageNetTask", "ImageNet-1k classification (ILSVRC/imagenet-1k or --data-dir)", IMAGENET_LAYER_DECAY),
-        _classification_task("folder", "ImageFolderTask", "image folder under --data-dir: train/<class>/*, test/<class>/*", CIFAR_LAYER_DECAY),
-        _classification_task("npz", "NpzTask", "npz arrays under --data-dir: train.npz, test.npz (images, labels)", CIFAR_LAYER_DECAY),
+        _classification_task(
+            "cifar10",
+            "Cifar10Task",
+            "CIFAR-10 classification (uoft-cs/cifar10 or --data-dir)",
+            CIFAR_LAYER_DECAY,
+        ),
+        _classification_task(
+            "cifar100",
+            "Cifar100Task",
+            "CIFAR-100 classification (uoft-cs/cifar100 or --data-dir)",
+            CIFAR_LAYER_DECAY,
+        ),
+        _classification_task(
+            "imagenet",
+            "ImageNetTask",
+            "ImageNet-1k classification (ILSVRC/imagenet-1k or --data-dir)",
+            IMAGENET_LAYER_DECAY,
+        ),
+        _classification_task(
+            "folder",
+            "ImageFolderTask",
+            "image folder under --data-dir: train/<class>/*, test/<class>/*",
+            CIFAR_LAYER_DECAY,
+        ),
+        _classification_task(
+            "npz",
+            "NpzTask",
+            "npz arrays under --data-dir: train.npz, test.npz (images, labels)",
+            CIFAR_LAYER_DECAY,
+        ),
     ]
 
 

@@ -16,11 +16,11 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from shre.errors import ConfigError, DataError
+from shre.task import Task
 from torch import nn
 from torch.utils.data import Dataset
 
-from shre.errors import ConfigError, DataError
-from shre.task import Task
 from shre_vision.data import ImageSplit, load_hub_split, load_local_splits, sample_indices
 from shre_vision.features import FeatureProbeModel, encode_dataset
 from shre_vision.metrics import (
@@ -109,8 +109,14 @@ class ImageClassificationTask(Task):
         # teacher) has its class names and can reject data with other classes.
         self.config.setdefault("task_options", {})["classes"] = list(self.classes)
         for name, split in self.splits.items():
-            logger.info("%s %s: %d images, %d classes from %s", self.name, name, len(split),
-                        self.num_labels, split.source)
+            logger.info(
+                "%s %s: %d images, %d classes from %s",
+                self.name,
+                name,
+                len(split),
+                self.num_labels,
+                split.source,
+            )
 
     def _check_trained_classes(self) -> None:
         """Reject data whose class count differs from the classes a saved run was trained on."""
@@ -163,13 +169,19 @@ class ImageClassificationTask(Task):
             return images
 
         if split == self.train_split:
-            logger.info("cache_features: training on features encoded once, without augmentation or mixup")
+            logger.info(
+                "cache_features: training on features encoded once, without augmentation or mixup"
+            )
 
         # NOTE: with several processes, each one encodes the whole split; the
         # engine then shards the cached features like any dataset.
-        batch_size = self.config["train"].get("eval_batch_size") or self.config["train"]["batch_size"]
+        batch_size = (
+            self.config["train"].get("eval_batch_size") or self.config["train"]["batch_size"]
+        )
         num_workers = int(self.config.get("data", {}).get("num_workers") or 0)
-        return encode_dataset(_unwrap(model), images, batch_size=batch_size, num_workers=num_workers)
+        return encode_dataset(
+            _unwrap(model), images, batch_size=batch_size, num_workers=num_workers
+        )
 
     def _split(self, split: str) -> ImageSplit:
         if split not in self.splits:
@@ -178,12 +190,16 @@ class ImageClassificationTask(Task):
             )
         data = self.splits[split]
         limit_key = "max_train_samples" if split == self.train_split else "max_eval_samples"
-        indices = sample_indices(len(data), self.config.get("data", {}).get(limit_key), self.config.get("seed", 0))
+        indices = sample_indices(
+            len(data), self.config.get("data", {}).get(limit_key), self.config.get("seed", 0)
+        )
         return data if indices is None else data.subset(indices)
 
     def _check_head(self, model: nn.Module) -> None:
         """Reject a model whose head has another class count than the data."""
-        linears = [module for module in _unwrap(model).head.modules() if isinstance(module, nn.Linear)]
+        linears = [
+            module for module in _unwrap(model).head.modules() if isinstance(module, nn.Linear)
+        ]
         if not linears or self.num_labels is None:
             return
         outputs = linears[-1].out_features
@@ -226,8 +242,15 @@ class ImageClassificationTask(Task):
             return []
         title = f"{self.name} {split}"
         return [
-            write_confusion_matrix(per_class.last_matrix, self.classes, run_dir / f"confusion_matrix_{split}.png", title=title),
-            write_per_class_csv(per_class.last_matrix, self.classes, run_dir / f"per_class_accuracy_{split}.csv"),
+            write_confusion_matrix(
+                per_class.last_matrix,
+                self.classes,
+                run_dir / f"confusion_matrix_{split}.png",
+                title=title,
+            ),
+            write_per_class_csv(
+                per_class.last_matrix, self.classes, run_dir / f"per_class_accuracy_{split}.csv"
+            ),
         ]
 
     def write_predictions(self, split: str, predictions: Any, output_dir: Any) -> Path:

@@ -17,9 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch import nn
-
 from shre.errors import CheckpointError, ConfigError
+from torch import nn
 
 TIMM_PREFIX = "timm:"
 
@@ -34,7 +33,9 @@ class ImageTeacher(nn.Module):
         class_names: the C class names, when known.
     """
 
-    def __init__(self, model: nn.Module, num_classes: int, class_names: list[str] | None = None) -> None:
+    def __init__(
+        self, model: nn.Module, num_classes: int, class_names: list[str] | None = None
+    ) -> None:
         super().__init__()
         self.model = model
         self.num_classes = num_classes
@@ -55,7 +56,9 @@ class ImageTeacher(nn.Module):
         return self.model(pixel_values)
 
 
-def load_teacher(name_or_path: str | Path, *, pretrained: bool = True) -> tuple[ImageTeacher, dict[str, Any]]:
+def load_teacher(
+    name_or_path: str | Path, *, pretrained: bool = True
+) -> tuple[ImageTeacher, dict[str, Any]]:
     """Load a frozen image teacher and its data config.
 
     Args:

@@ -15,12 +15,12 @@ from typing import Any
 
 import torch
 from PIL import Image, ImageOps
+from shre.errors import ConfigError
 from timm.data import Mixup, create_transform
 from timm.data.mixup import mixup_target
 
-from shre.errors import ConfigError
-
 logger = logging.getLogger(__name__)
+
 
 def encoder_data_config(encoder: Any) -> dict[str, Any]:
     """Return the encoder's input size, mean, std and interpolation.
@@ -34,7 +34,9 @@ def encoder_data_config(encoder: Any) -> dict[str, Any]:
             f"encoder {type(encoder).__name__} is a {getattr(encoder, 'modality', 'unknown')} "
             "encoder; image tasks need a model with an image branch (see 'shre list models')"
         )
-    missing = [name for name in ("image_size", "mean", "std") if getattr(encoder, name, None) is None]
+    missing = [
+        name for name in ("image_size", "mean", "std") if getattr(encoder, name, None) is None
+    ]
     if missing:
         raise ConfigError(
             f"image encoder {type(encoder).__name__} does not set {', '.join(missing)}; "
@@ -48,7 +50,9 @@ def encoder_data_config(encoder: Any) -> dict[str, Any]:
     }
 
 
-def build_transform(data_config: Mapping[str, Any], options: Mapping[str, Any], *, training: bool) -> Callable:
+def build_transform(
+    data_config: Mapping[str, Any], options: Mapping[str, Any], *, training: bool
+) -> Callable:
     """Build the image transform ``PIL.Image -> (3, S, S)`` float tensor, normalised.
 
     Args:
@@ -74,7 +78,9 @@ def build_transform(data_config: Mapping[str, Any], options: Mapping[str, Any], 
         )
         _patch_posterize(transform)
         return transform
-    return create_transform(is_training=False, crop_pct=float(options.get("crop_pct", 1.0)), **common)
+    return create_transform(
+        is_training=False, crop_pct=float(options.get("crop_pct", 1.0)), **common
+    )
 
 
 def _posterize(image: Image.Image, bits_to_keep: int, **_: Any) -> Image.Image:
