@@ -240,3 +240,21 @@ def test_layer_decay_learning_rates(slice_dir):
     assert lr_of["encoders.image.model.blocks.1.attn.qkv.weight"] == pytest.approx(1e-3 * 0.75)
     assert lr_of["encoders.image.model.norm.weight"] == pytest.approx(1e-3)
     assert lr_of["head.proj.weight"] == pytest.approx(1e-3)
+
+
+def test_imagenet_folder_val_is_validation(tmp_path):
+    from .conftest import write_image_folder
+
+    root = write_image_folder(tmp_path / "imagenet", {"train": 2, "test": 1}, ["n01", "n02", "n03"])
+    (root / "test").rename(root / "val")
+    task = prepared_task("vision:imagenet", root)
+    assert task.eval_splits == ("validation",)
+    assert len(task.splits["validation"]) == 3
+
+
+def test_evaluate_hook_skips_other_tasks(tmp_path):
+    from shre_vision.plugin import shre_on_evaluate
+
+    trainer = types.SimpleNamespace(is_main_process=True, task=object(), run_dir=tmp_path)
+    shre_on_evaluate(trainer=trainer, step=1, split="test", metrics={})
+    assert list(tmp_path.iterdir()) == []
