@@ -13,7 +13,12 @@ if TYPE_CHECKING:
 
 
 class IntervalMeter:
-    """Sums of the loss, its named parts (``*_loss``) and the examples since the last log."""
+    """Sums of the loss, the other scalar outputs and the examples since the last log.
+
+    Scalar outputs are the named loss parts (``kd_loss``, ``itc_loss``) and
+    diagnostics such as contrastive accuracy or a logit scale; tensors with
+    more than one element (``logits``, features) are not logged.
+    """
 
     def __init__(self) -> None:
         self.reset()
@@ -27,8 +32,8 @@ class IntervalMeter:
     def add_micro_batch(self, outputs: Mapping[str, Any], size: int, count: int) -> None:
         """Add one micro-batch of an optimiser step made of ``count`` micro-batches."""
         for key, value in outputs.items():
-            if key == "loss" or key.endswith("_loss"):
-                part = value.detach().float() / count
+            if isinstance(value, torch.Tensor) and value.numel() == 1:
+                part = value.detach().float().reshape(()) / count
                 self.sums[key] = self.sums.get(key, 0.0) + part
         self.samples += size
 
