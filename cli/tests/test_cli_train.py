@@ -117,7 +117,7 @@ def test_resume_without_run_config_names_directory(run_shre, tmp_path):
 def test_train_passes_resume_and_overwrite_to_fit(run_shre, monkeypatch, tmp_path):
     calls = []
 
-    def fake_fit(config, *, resume=None, overwrite=False):
+    def fake_fit(config, *, resume=None, overwrite=False, allow_pickle=False):
         calls.append((config, resume, overwrite))
         return {
             "run_dir": config["output_dir"],
@@ -192,3 +192,33 @@ def test_predict_prints_written_files(run_shre, monkeypatch, tmp_path):
 
     assert result.exit_code == 0, result.output
     assert result.stdout.strip() == str(Path(written[0]))
+
+
+@pytest.mark.parametrize(
+    ("command", "engine_function", "args"),
+    [
+        ("train", "fit", ("--task", "glue:cola", "--model", "shre-tiny")),
+        ("evaluate", "evaluate", ()),
+        ("predict", "predict", ()),
+    ],
+)
+@pytest.mark.parametrize("flag", [True, False])
+def test_allow_pickle_reaches_engine(
+    run_shre, monkeypatch, tmp_path, command, engine_function, args, flag
+):
+    received = {}
+
+    def fake(first, **kwargs):
+        received.update(kwargs)
+        return [] if engine_function == "predict" else {}
+
+    monkeypatch.setattr(shre.engine, engine_function, fake)
+    location = ("--output-dir", str(tmp_path / "run")) if command == "train" else (
+        "--checkpoint",
+        str(tmp_path),
+    )
+
+    result = run_shre(command, *args, *location, *(["--allow-pickle"] if flag else []))
+
+    assert result.exit_code == 0, result.output
+    assert received["allow_pickle"] is flag

@@ -124,13 +124,33 @@ def test_corrupt_weights_raise(tmp_path, make_config):
         ckpt.load_model_weights(toy_model(), path)
 
 
-def test_truncated_trainer_state_raises_with_path(tmp_path, make_config):
+@pytest.mark.parametrize(
+    "damage",
+    [
+        pytest.param(lambda data: data[:200], id="truncated"),
+        # `echo junk > trainer_state.pt`: the unpickler raises a KeyError.
+        pytest.param(lambda data: b"junk\n", id="junk"),
+        pytest.param(lambda data: b"", id="empty"),
+        pytest.param(lambda data: b"\x80\x02" + data[2:], id="pickle-header"),
+    ],
+)
+def test_damaged_trainer_state_raises_with_path(tmp_path, make_config, damage):
     path = save(tmp_path, 1, toy_model(), make_config(tmp_path))
     state = path / ckpt.TRAINER_STATE_NAME
-    state.write_bytes(state.read_bytes()[:200])
+    state.write_bytes(damage(state.read_bytes()))
 
     with pytest.raises(CheckpointError, match=str(state)):
         ckpt.load_trainer_state(path)
+
+
+@pytest.mark.parametrize("content", [b"junk\n", b"", b"\x08" + b"\x00" * 7 + b"{}"])
+def test_damaged_weights_raise_with_path(tmp_path, make_config, content):
+    path = save(tmp_path, 1, toy_model(), make_config(tmp_path))
+    weights = path / ckpt.WEIGHTS_NAME
+    weights.write_bytes(content)
+
+    with pytest.raises(CheckpointError, match=str(weights)):
+        ckpt.load_model_weights(toy_model(), path)
 
 
 class Payload:
@@ -152,8 +172,10 @@ def test_pickled_weights_rejected_by_default(tmp_path):
     model = toy_model()
     torch.save(model.state_dict(), tmp_path / "pytorch_model.bin")
 
-    with pytest.raises(CheckpointError, match="allow_pickle=True"):
+    with pytest.raises(CheckpointError, match="--allow-pickle") as raised:
         ckpt.load_model_weights(toy_model(seed=1), tmp_path)
+
+    assert "save_file" in str(raised.value)
 
 
 def test_pickled_weights_load_with_allow_pickle(tmp_path):

@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from shre_cli.options import allow_pickle_option
 from shre_cli.output import echo_json, echo_table, metrics_rows
 
 
@@ -35,6 +36,7 @@ def checkpoint_options(split_help: str) -> Callable[[Callable[..., Any]], Callab
             type=click.IntRange(min=1),
             help="Examples per batch in each process.",
         ),
+        allow_pickle_option("checkpoint weights"),
     ]
 
     def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
@@ -59,12 +61,17 @@ def evaluate(
     data_dir: Path | None,
     batch_size: int | None,
     as_json: bool,
+    allow_pickle: bool,
 ) -> None:
     """Compute a trained model's metrics over whole splits."""
     import shre.engine
 
     metrics = shre.engine.evaluate(
-        checkpoint, split=split, data_dir=data_dir, batch_size=batch_size
+        checkpoint,
+        split=split,
+        data_dir=data_dir,
+        batch_size=batch_size,
+        allow_pickle=allow_pickle,
     )
     if as_json:
         echo_json(metrics)
@@ -85,12 +92,18 @@ def predict(
     data_dir: Path | None,
     batch_size: int | None,
     output_dir: Path | None,
+    allow_pickle: bool,
 ) -> None:
     """Write a trained model's predictions in the task's submission format."""
     import shre.engine
 
     paths = shre.engine.predict(
-        checkpoint, split=split, data_dir=data_dir, output_dir=output_dir, batch_size=batch_size
+        checkpoint,
+        split=split,
+        data_dir=data_dir,
+        output_dir=output_dir,
+        batch_size=batch_size,
+        allow_pickle=allow_pickle,
     )
     for path in paths:
         click.echo(str(path))

@@ -16,6 +16,7 @@ from shre.config import PRECISIONS
 from shre.errors import ConfigError
 
 from shre_cli.errors import UserError
+from shre_cli.options import allow_pickle_option
 from shre_cli.output import echo_table
 
 RUN_CONFIG_FILE = "config.yaml"
@@ -241,6 +242,7 @@ def _summary_rows(summary: Mapping[str, Any], config: Mapping[str, Any]) -> list
     type=click.IntRange(min=1),
     help="Micro-batches accumulated per optimiser step (sets train.grad_accum_steps).",
 )
+@allow_pickle_option("--init and --resume weights")
 @click.option("--teacher", help="Teacher model of a distillation task (sets task_options.teacher).")
 def train(
     task: str | None,
@@ -263,6 +265,7 @@ def train(
     eval_every: int | None,
     grad_accum: int | None,
     teacher: str | None,
+    allow_pickle: bool,
 ) -> None:
     """Train a model on a task and write a run directory.
 
@@ -310,7 +313,9 @@ def train(
     from shre.engine.errors import TrainingInterrupted
 
     try:
-        summary = shre.engine.fit(config, resume=resume, overwrite=overwrite)
+        summary = shre.engine.fit(
+            config, resume=resume, overwrite=overwrite, allow_pickle=allow_pickle
+        )
     except TrainingInterrupted as error:
         raise UserError(
             f"training interrupted by {error.signal_name} after step {error.step}; "

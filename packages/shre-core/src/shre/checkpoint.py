@@ -205,19 +205,20 @@ def read_weights(path: str | Path, *, allow_pickle: bool = False) -> dict[str, A
     assert file is not None
 
     if file.suffix == ".safetensors":
-        from safetensors import SafetensorError
         from safetensors.torch import load_file
 
         try:
             return load_file(str(file))
-        except (SafetensorError, OSError) as error:
+        # Any failure of a user's file, whatever the library raises, is a bad input.
+        except Exception as error:
             raise CheckpointError(f"corrupt or truncated weights file {file}: {error}") from error
 
     if not allow_pickle:
         raise CheckpointError(
             f"rejected pickled weights {file}: unpickling can run arbitrary code. "
-            "Convert it to safetensors, or pass allow_pickle=True (--allow-pickle) "
-            "only if you trust its source"
+            "Pass --allow-pickle (allow_pickle=True in Python) only if you trust its source, "
+            "or convert it once with: python -c \"import torch, safetensors.torch as s; "
+            f"s.save_file(torch.load('{file}'), '{file.with_name(WEIGHTS_NAME)}')\""
         )
     return _torch_load(file, weights_only=False)
 
@@ -244,8 +245,12 @@ def _torch_load(path: Path, *, weights_only: bool) -> Any:
             f"{path} contains objects other than tensors and plain Python types; "
             "it was not written by shre or was tampered with"
         ) from error
-    except (RuntimeError, EOFError, OSError, ValueError) as error:
-        raise CheckpointError(f"corrupt or truncated file {path}: {error}") from error
+    # The unpickler of a corrupt file raises almost anything (KeyError,
+    # IndexError, ...); every failure to read a user's file is a bad input.
+    except Exception as error:
+        raise CheckpointError(
+            f"corrupt or truncated file {path}: {type(error).__name__}: {error}"
+        ) from error
 
 
 def load_model_weights(model: nn.Module, checkpoint: Path, *, allow_pickle: bool = False) -> None:

@@ -91,7 +91,7 @@ class Trainer:
         self.task.prepare()
         model = self.task.build_model(get_registry())
         if checkpoint is not None:
-            load_model_weights(model, checkpoint)
+            load_model_weights(model, checkpoint, allow_pickle=allow_pickle)
         elif config.get("init"):
             load_init_weights(model, config["init"], allow_pickle=allow_pickle)
         self._build_data(model)
