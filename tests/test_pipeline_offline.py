@@ -183,3 +183,14 @@ def test_pipeline_init_rejects_other_architecture(distilled, tmp_path):
     )
     assert result.exit_code == 2, result.output[-2000:]
     assert "do not fit the model" in result.output
+
+
+@pytest.mark.slow
+def test_pipeline_evaluate_rejects_absent_test_split(distilled):
+    # captions.jsonl gives train and validation only; scoring its held-out
+    # images as "test" would report model-selection figures as test figures.
+    result = CliRunner().invoke(
+        cli, ["evaluate", "--checkpoint", str(distilled), "--split", "test"]
+    )
+    assert result.exit_code == 2, result.output[-2000:]
+    assert "no 'test' split" in result.output

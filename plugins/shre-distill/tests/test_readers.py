@@ -122,6 +122,68 @@ def test_layout_rejects_holding_out_everything():
         read_split(DATA, "train", {"val_images": 64})
 
 
+def write_jsonl(path: Path, lines: list[str]) -> None:
+    """Write caption lines of the slice with absolute image paths, so any folder can hold them."""
+    entries = [json.loads(line) for line in lines]
+    for entry in entries:
+        entry["image"] = str(DATA / entry["image"])
+    path.write_text("".join(json.dumps(entry) + "\n" for entry in entries))
+
+
+def test_layout_captions_jsonl_has_no_test_split():
+    with pytest.raises(DataError, match=r"no 'test' split in .*flickr8k_64.*add test\.jsonl"):
+        read_split(DATA, "test", {"val_images": 16})
+
+
+def test_layout_rejects_unknown_split():
+    with pytest.raises(DataError, match=r"no 'val' split .*splits found: 'train', 'validation'"):
+        read_split(DATA, "val", {"val_images": 16})
+
+
+def test_layout_reads_test_jsonl_next_to_captions(tmp_path):
+    lines = (DATA / "captions.jsonl").read_text().splitlines()
+    write_jsonl(tmp_path / "captions.jsonl", lines[:8])
+    write_jsonl(tmp_path / "test.jsonl", lines[60:])
+    records = read_split(tmp_path, "test", {"val_images": 2})
+    assert [record.image.name for record in records] == [
+        Path(json.loads(line)["image"]).name for line in lines[60:]
+    ]
+
+
+def test_layout_train_jsonl_turns_off_holdout(tmp_path):
+    lines = (DATA / "captions.jsonl").read_text().splitlines()
+    write_jsonl(tmp_path / "captions.jsonl", lines[:8])
+    write_jsonl(tmp_path / "train.jsonl", lines[:8])
+    with pytest.raises(DataError, match=r"no 'validation' split"):
+        read_split(tmp_path, "validation", {})
+
+
+def test_layout_tsv_needs_validation_jsonl(tmp_path):
+    shutil.copy(DATA / "images" / "1000268201_693b08cb0e.jpg", tmp_path / "a.jpg")
+    (tmp_path / "train.tsv").write_text("a girl on stairs\ta.jpg\n")
+    with pytest.raises(DataError, match=r"no 'validation' split .*\(tsv layout; splits found: 'train'\)"):
+        read_split(tmp_path, "validation", {})
+
+
+def test_layout_webdataset_needs_test_jsonl(tmp_path):
+    write_shards(tmp_path)
+    with pytest.raises(DataError, match=r"no 'test' split .*webdataset layout"):
+        read_split(tmp_path, "test", {})
+
+
+def test_karpathy_unknown_split_names_file(tmp_path):
+    path = write_karpathy(tmp_path)
+    with pytest.raises(DataError, match=r"no 'val' split in .*dataset_coco\.json"):
+        read_split(tmp_path, "val", {})
+
+
+def test_karpathy_empty_split_is_data_error(tmp_path):
+    path = tmp_path / "dataset_flickr30k.json"
+    path.write_text(json.dumps({"images": [{"split": "train", "filename": "a.jpg", "sentences": []}]}))
+    with pytest.raises(DataError, match=r"'test' split is empty"):
+        read_karpathy(path, "test", check_images=False)
+
+
 def test_layout_detects_jsonl():
     assert detect_format(DATA) == "jsonl"
 

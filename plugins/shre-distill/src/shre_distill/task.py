@@ -4,7 +4,9 @@ Splits: ``train`` (image-caption pairs, one random caption per image),
 ``validation`` and ``test`` (retrieval over all captions), ``train_eval``
 (the training pairs scored like ``validation``, for
 ``shre evaluate --split train_eval``), and ``zeroshot`` when
-``task_options.zeroshot_dir`` names a labelled npz folder.
+``task_options.zeroshot_dir`` names a labelled npz folder. ``test`` exists
+only when the data has one; ``shre_distill.data.layout`` lists where each
+split comes from.
 
 Task options (``--set task_options.KEY=VALUE``): ``teacher`` (``--teacher``),
 ``retrieval_layer`` (``proj``, ``logits`` or ``hidden``; a comma-separated

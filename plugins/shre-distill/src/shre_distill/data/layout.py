@@ -6,10 +6,16 @@ Layouts, checked in this order unless ``task_options.format`` names one:
   ``train`` (train + restval), ``validation`` (val) and ``test``.
 - ``jsonl``: ``<split>.jsonl`` files, or one ``captions.jsonl`` whose last
   ``val_images`` images (an int, or a fraction of the images when below 1)
-  form ``validation`` (and ``test``) and the rest ``train``.
+  form ``validation`` and the rest ``train``. ``captions.jsonl`` gives no
+  ``test`` split; ``test.jsonl`` provides one.
 - ``tsv``: ``train.tsv`` (CC3M-style); evaluation splits need ``<split>.jsonl``.
 - ``webdataset``: ``*.tar`` shards in the folder or its ``train/`` subfolder,
   read by index for training; evaluation splits need ``<split>.jsonl``.
+
+A ``<split>.jsonl`` file, when present, takes precedence in every layout
+but Karpathy. A split that the folder does not provide raises ``DataError``:
+no layout substitutes one split for another, so a ``test`` score always
+comes from test data.
 """
 
 from __future__ import annotations
@@ -80,17 +86,38 @@ def read_split(data_dir: Path, split: str, options: Mapping[str, Any]) -> list[I
         return read_jsonl(split_file)
     if layout == "tsv" and split == "train":
         return read_tsv(data_dir / "train.tsv")
-    if layout != "jsonl" or not (data_dir / "captions.jsonl").is_file():
-        raise DataError(
-            f"no {split}.jsonl in {str(data_dir)!r} for the {split!r} split ({layout} layout)"
-        )
+    if split in holdout_splits(data_dir, layout):
+        records = read_jsonl(data_dir / "captions.jsonl")
+        held_out = held_out_count(len(records), options.get("val_images", DEFAULT_VAL_IMAGES))
+        cut = len(records) - held_out
+        return records[:cut] if split == "train" else records[cut:]
+    raise missing_split_error(data_dir, split, layout)
 
-    records = read_jsonl(data_dir / "captions.jsonl")
-    held_out = held_out_count(len(records), options.get("val_images", DEFAULT_VAL_IMAGES))
-    return (
-        records[: len(records) - held_out]
-        if split == "train"
-        else records[len(records) - held_out :]
+
+def holdout_splits(data_dir: Path, layout: str) -> tuple[str, ...]:
+    """Return the splits that ``captions.jsonl`` provides by holding out its last images.
+
+    Only the JSONL layout without ``train.jsonl`` splits ``captions.jsonl``:
+    next to a ``train.jsonl`` its held-out images could overlap the training set.
+    """
+    if layout != "jsonl" or not (data_dir / "captions.jsonl").is_file():
+        return ()
+    if (data_dir / "train.jsonl").is_file():
+        return ()
+    return ("train", "validation")
+
+
+def missing_split_error(data_dir: Path, split: str, layout: str) -> DataError:
+    """Return the ``DataError`` for a split that ``data_dir`` does not provide."""
+    present = sorted(path.stem for path in data_dir.glob("*.jsonl") if path.stem != "captions")
+    present += [name for name in holdout_splits(data_dir, layout) if name not in present]
+    if layout == "tsv":
+        present.insert(0, "train")
+    available = ", ".join(repr(name) for name in present) or "none"
+    return DataError(
+        f"no {split!r} split in {str(data_dir)!r} ({layout} layout; splits found: {available}); "
+        f"add {split}.jsonl to that folder, one "
+        '{"image": "images/NAME.jpg", "captions": ["...", ...]} per line'
     )
 
 

@@ -104,7 +104,10 @@ def read_karpathy(
     except json.JSONDecodeError as error:
         raise DataError(f"{path}:{error.lineno}: not valid JSON ({error.msg})") from error
     if split not in KARPATHY_SPLITS:
-        raise DataError(f"unknown split {split!r}; use one of {', '.join(KARPATHY_SPLITS)}")
+        raise DataError(
+            f"no {split!r} split in {path}: a Karpathy split file has the splits "
+            f"{', '.join(KARPATHY_SPLITS)}; pass one of them with --split"
+        )
     if not isinstance(data, dict) or "images" not in data:
         raise DataError(f"{path}: missing the top-level 'images' list of a Karpathy split file")
 
@@ -128,6 +131,11 @@ def read_karpathy(
         image_id = int(entry.get("cocoid", entry.get("imgid", position)))
         records.append(ImageCaptions(image, captions, image_id))
 
+    if not records:
+        raise DataError(
+            f"{path} has no images whose 'split' is {' or '.join(KARPATHY_SPLITS[split])}, "
+            f"so the {split!r} split is empty; use a Karpathy file that has one"
+        )
     if check_images:
         check_image_files(records, path)
     return records
