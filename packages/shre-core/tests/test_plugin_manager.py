@@ -82,3 +82,24 @@ def test_load_plugins_variable_empty_loads_only_core(monkeypatch):
 )
 def test_api_compatibility(plugin_version, expected):
     assert is_api_compatible(plugin_version, "1.0") is expected
+
+
+@pytest.mark.parametrize(
+    ("variable", "warned"),
+    [("loggers,nosuch", True), ("loggers", False), ("core,loggers", False)],
+)
+def test_load_plugins_variable_unknown_name_warns(monkeypatch, caplog, variable, warned):
+    monkeypatch.setenv(LOAD_PLUGINS_VARIABLE, variable)
+
+    create_plugin_manager()
+
+    assert ("nosuch, which match no installed plugin" in caplog.text) is warned
+
+
+def test_load_plugins_variable_warning_lists_installed(monkeypatch, caplog):
+    monkeypatch.setenv(LOAD_PLUGINS_VARIABLE, "nosuch")
+
+    create_plugin_manager()
+
+    assert "installed plugins: " in caplog.text
+    assert "loggers" in caplog.text.split("installed plugins: ")[1]

@@ -152,13 +152,28 @@ def create_plugin_manager(*, load_entry_points: bool = True) -> PluginManager:
         return manager
 
     allowed = _allowed_plugins()
-    for entry_point in sorted(
+    entry_points = sorted(
         metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda point: point.name
-    ):
+    )
+    if allowed is not None:
+        _warn_unknown_allowed(allowed, {point.name for point in entry_points})
+    for entry_point in entry_points:
         if allowed is not None and entry_point.name not in allowed:
             continue
         _load_entry_point(manager, entry_point)
     return manager
+
+
+def _warn_unknown_allowed(allowed: set[str], installed: set[str]) -> None:
+    # A misspelt name would otherwise just leave its plugin out.
+    unknown = sorted(allowed - installed - {BUILTIN_PLUGIN})
+    if unknown:
+        logger.warning(
+            "%s names %s, which match no installed plugin; installed plugins: %s",
+            LOAD_PLUGINS_VARIABLE,
+            ", ".join(unknown),
+            ", ".join(sorted(installed)) or "none",
+        )
 
 
 def _core_version() -> str | None:

@@ -37,7 +37,7 @@ from shre.engine.evaluation import batch_size_of, evaluate_split
 from shre.engine.meter import IntervalMeter
 from shre.engine.optim import build_optimizer, build_scheduler
 from shre.engine.runstate import checkpoint_meta, finish_run, restore_trainer_state, trainer_state
-from shre.engine.setup import build_task, create_accelerator
+from shre.engine.setup import build_task, check_loggers_loaded, create_accelerator
 from shre.engine.signals import StopRequest
 from shre.engine.state import capture_rng_state, restore_rng_state
 from shre.errors import ConfigError, DataError, ShreError
@@ -424,6 +424,7 @@ def fit(
                 f"checkpoint {str(checkpoint)!r} is not inside a run directory; "
                 "set output_dir to the directory that the resumed run should use"
             )
+    check_loggers_loaded(config)
     get_plugin_manager().hook.shre_configure(config=config)
     trainer = Trainer(config, checkpoint=checkpoint, overwrite=overwrite, allow_pickle=allow_pickle)
     return trainer.fit()

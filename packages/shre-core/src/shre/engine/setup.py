@@ -17,6 +17,8 @@ logger = logging.getLogger(__name__)
 
 # train.precision to accelerate's mixed_precision.
 MIXED_PRECISION = {"fp32": "no", "bf16": "bf16", "fp16": "fp16"}
+# Entry-point name of shre-core's plugin that serves the ``loggers`` key.
+LOGGERS_PLUGIN = "loggers"
 
 
 def build_task(config: Mapping[str, Any]) -> Task:
@@ -34,6 +36,41 @@ def build_task(config: Mapping[str, Any]) -> Task:
             "not a shre.Task"
         )
     return task
+
+
+def check_loggers_loaded(config: Mapping[str, Any]) -> None:
+    """Check that the plugin serving ``config["loggers"]`` is loaded.
+
+    Without this check, a logger listed while ``SHRE_LOAD_PLUGINS`` leaves
+    out the ``loggers`` plugin would be silently ignored.
+
+    Raises:
+        ConfigError: ``loggers`` names a logger other than the engine's own
+            and the ``loggers`` plugin is not loaded.
+    """
+    from shre.loggers import ENGINE_LOGGERS
+    from shre.plugins import LOAD_PLUGINS_VARIABLE, get_plugin_manager
+
+    names = config.get("loggers") or []
+    if isinstance(names, str) or not isinstance(names, (list, tuple)):
+        return  # the loggers plugin reports the invalid value when it is loaded
+    needed = [name for name in names if name not in ENGINE_LOGGERS]
+    manager = get_plugin_manager()
+    if not needed or LOGGERS_PLUGIN in manager.infos:
+        return
+
+    failed = [error.message for error in manager.load_errors if error.name == LOGGERS_PLUGIN]
+    if failed:
+        reason = f"it failed to load: {failed[0]}"
+    else:
+        reason = (
+            f"it is not loaded; add {LOGGERS_PLUGIN} to {LOAD_PLUGINS_VARIABLE} "
+            f"(e.g. {LOAD_PLUGINS_VARIABLE}=glue,{LOGGERS_PLUGIN}) or unset the variable"
+        )
+    raise ConfigError(
+        f"loggers {', '.join(needed)} need the {LOGGERS_PLUGIN!r} plugin of shre-core, "
+        f"but {reason}"
+    )
 
 
 def create_accelerator(
