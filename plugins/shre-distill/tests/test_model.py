@@ -136,3 +136,18 @@ def test_resume_with_other_teacher_is_rejected(make_tiny_config):
 def test_build_records_teacher_class_count(tiny_task_and_model):
     task, _ = tiny_task_and_model
     assert task.config["task_options"]["teacher_num_classes"] == 1000
+
+
+@pytest.mark.parametrize("name", ["runs/nonexist", "./teacher-run", "~/no-such-teacher-run"])
+def test_load_teacher_rejects_missing_path(name):
+    from shre_distill.teacher import load_teacher
+
+    with pytest.raises(ConfigError, match="neither an existing run directory nor a timm model"):
+        load_teacher(name, pretrained=False)
+
+
+def test_load_teacher_accepts_bare_timm_name():
+    from shre_distill.teacher import load_teacher
+
+    module, data_config = load_teacher("test_resnet", pretrained=False)
+    assert data_config["input_size"][0] == 3

@@ -11,6 +11,7 @@ checkpoints; the run config stores its name instead.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -46,9 +47,27 @@ def load_teacher(name_or_path: str, *, pretrained: bool = True) -> tuple[nn.Modu
 
     name = str(name_or_path)
     if not name.startswith("timm:") and not Path(name).expanduser().exists():
+        if looks_like_path(name):
+            # Without this check the value would go to timm and fail as an
+            # unknown model name, hiding a mistyped run directory.
+            raise ConfigError(
+                f"teacher {name!r} is neither an existing run directory nor a timm model "
+                "name; pass the run directory of a shre-vision image classifier (the "
+                f"--output-dir of its `shre train`) or a timm name such as {DEFAULT_TEACHER}"
+            )
         name = f"timm:{name}"
     module, data_config = load_vision_teacher(name, pretrained=pretrained)
     return module, dict(data_config)
+
+
+def looks_like_path(name: str) -> bool:
+    """Return whether ``name`` reads as a file path rather than a timm model name.
+
+    The names in timm's registry (``timm.list_models()``) contain no path
+    separator and do not start with ``.`` or ``~``.
+    """
+    separators = {"/", os.sep} | ({os.altsep} if os.altsep else set())
+    return name.startswith((".", "~")) or any(separator in name for separator in separators)
 
 
 def count_classes(module: nn.Module, input_size: Sequence[int]) -> int:
