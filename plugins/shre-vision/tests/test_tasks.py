@@ -204,6 +204,37 @@ def test_cached_probe_end_to_end_and_evaluate(slice_dir, tmp_path):
 
 
 @pytest.mark.slow
+def test_cached_probe_records_encoding_seconds(slice_dir, tmp_path):
+    config = fit_config(
+        "vision:cifar10",
+        slice_dir,
+        tmp_path / "cached",
+        overrides=(
+            "train.freeze_encoder=true",
+            "task_options.cache_features=true",
+            "train.max_steps=1",
+        ),
+    )
+    engine.fit(config)
+    record = json.loads((tmp_path / "cached" / "feature_cache.json").read_text())
+    assert sorted(record["splits"]) == ["test", "train"]
+    assert record["splits"]["train"] > 0
+    assert record["splits"]["test"] > 0
+    assert record["feature_cache_seconds"] == pytest.approx(sum(record["splits"].values()))
+
+
+def test_uncached_run_writes_no_feature_cache_file(slice_dir, tmp_path):
+    config = fit_config(
+        "vision:cifar10",
+        slice_dir,
+        tmp_path / "run",
+        overrides=("train.freeze_encoder=true", "train.max_steps=1"),
+    )
+    engine.fit(config)
+    assert not (tmp_path / "run" / "feature_cache.json").exists()
+
+
+@pytest.mark.slow
 def test_evaluate_rejects_other_class_count(slice_dir, tmp_path):
     config = fit_config(
         "vision:cifar10", slice_dir, tmp_path / "run", overrides=("train.max_steps=1",)

@@ -19,6 +19,7 @@ mixup, whose point is a new view of each image every epoch.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -79,11 +80,18 @@ class FeatureProbeModel(TaskModel):
 
 
 class FeatureDataset(Dataset):
-    """Cached pooled features ``(N, D)`` and labels ``(N,)`` as ``features``/``labels`` examples."""
+    """Cached pooled features ``(N, D)`` and labels ``(N,)`` as ``features``/``labels`` examples.
 
-    def __init__(self, features: torch.Tensor, labels: torch.Tensor) -> None:
+    ``encode_seconds`` is the wall-clock time the encoding took (0.0 when the
+    features were not encoded by ``encode_dataset``).
+    """
+
+    def __init__(
+        self, features: torch.Tensor, labels: torch.Tensor, encode_seconds: float = 0.0
+    ) -> None:
         self.features = features
         self.labels = labels
+        self.encode_seconds = encode_seconds
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -98,9 +106,13 @@ def encode_dataset(
     """Run the frozen encoder and pooler once over ``dataset`` of ``pixel_values`` examples.
 
     The dataset must use a deterministic (evaluation) transform, or the cached
-    features would freeze one random view of each image.
+    features would freeze one random view of each image. The returned
+    dataset's ``encode_seconds`` is the wall-clock time of this call, image
+    decoding included.
     """
     from accelerate import PartialState
+
+    started = time.monotonic()
 
     # The engine builds the datasets before it moves the model to its
     # device, so encode on that device (a GPU when there is one), then move back.
@@ -117,6 +129,12 @@ def encode_dataset(
         labels.append(torch.as_tensor(batch["labels"]))
 
     model.to(home).train(was_training)
-    cached = FeatureDataset(torch.cat(features), torch.cat(labels))
-    logger.info("cached features of %d images, width %d", len(cached), cached.features.shape[1])
+    seconds = time.monotonic() - started
+    cached = FeatureDataset(torch.cat(features), torch.cat(labels), encode_seconds=seconds)
+    logger.info(
+        "cached features of %d images, width %d, in %.1f s",
+        len(cached),
+        cached.features.shape[1],
+        seconds,
+    )
     return cached

@@ -6,6 +6,7 @@ so ``shre list`` stays fast.
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -111,6 +112,34 @@ def shre_tasks() -> list[TaskSpec]:
             CIFAR_LAYER_DECAY,
         ),
     ]
+
+
+FEATURE_CACHE_FILE = "feature_cache.json"
+
+
+@hookimpl
+def shre_on_fit_start(trainer: Any) -> None:
+    """Write ``feature_cache.json`` and log ``feature_cache_seconds`` for a cached-feature probe.
+
+    The features are encoded while the engine builds the datasets, before the
+    clock of ``summary.json``'s ``run_seconds`` starts, so this file is where
+    that one-time cost is recorded. On a resumed run the features are encoded
+    again, and the file records that encoding.
+    """
+    seconds = getattr(getattr(trainer, "task", None), "feature_cache_seconds", None)
+    run_dir = getattr(trainer, "run_dir", None)
+    if not seconds or run_dir is None or not getattr(trainer, "is_main_process", True):
+        return
+
+    total = sum(seconds.values())
+    logger.info(
+        "feature_cache_seconds=%.1f (%s)",
+        total,
+        ", ".join(f"{split} {value:.1f} s" for split, value in seconds.items()),
+    )
+    record = {"feature_cache_seconds": total, "splits": dict(seconds)}
+    path = Path(run_dir) / FEATURE_CACHE_FILE
+    path.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
 
 
 @hookimpl

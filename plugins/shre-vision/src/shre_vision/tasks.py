@@ -83,6 +83,10 @@ class ImageClassificationTask(Task):
         self.splits: dict[str, ImageSplit] = {}
         self.classes: list[str] = []
         self._metrics: dict[str, Any] = {}
+        # Split name -> seconds spent encoding it (cache_features only). The
+        # engine's run_seconds starts after the datasets are built, so it
+        # leaves this time out; the plugin writes it to feature_cache.json.
+        self.feature_cache_seconds: dict[str, float] = {}
 
     @property
     def cache_features(self) -> bool:
@@ -179,9 +183,11 @@ class ImageClassificationTask(Task):
             self.config["train"].get("eval_batch_size") or self.config["train"]["batch_size"]
         )
         num_workers = int(self.config.get("data", {}).get("num_workers") or 0)
-        return encode_dataset(
+        cached = encode_dataset(
             _unwrap(model), images, batch_size=batch_size, num_workers=num_workers
         )
+        self.feature_cache_seconds[split] = cached.encode_seconds
+        return cached
 
     def _split(self, split: str) -> ImageSplit:
         if split not in self.splits:
