@@ -333,6 +333,53 @@ class Trainer:
     # Evaluation, checkpoints, summary
 
     def _evaluate_and_save(self) -> None:
+        try:
+            results = self._evaluate_all()
+        except ShreError as error:
+            self._save_after_error(error)
+            raise
+
+        self.last_eval_step = self.step
+        self.final_metrics = results
+        self._update_best(results)
+        self._save()
+
+    def _save_after_error(self, error: ShreError) -> None:
+        """Save the trained step when evaluation fails on a user error; name it in ``error``.
+
+        Without it, a bad validation file (an undecodable image, say) found
+        at the first evaluation would lose every step trained before it.
+        """
+        if self.step == 0 or (
+            self.last_checkpoint is not None and self.last_checkpoint.name == f"step-{self.step}"
+        ):
+            return
+        # The processes may not all have failed, so no collective call is made
+        # here: the main process writes, with its own RNG state only.
+        # NOTE: a multi-process run resumed from this checkpoint warns that
+        # its data order differs from an uninterrupted run.
+        if not self.is_main_process:
+            return
+        try:
+            path = save_checkpoint(
+                self.run_dir / CHECKPOINTS_DIR,
+                self.step,
+                self.accelerator.unwrap_model(self.model),
+                trainer_state(self, [capture_rng_state()]),
+                checkpoint_meta(self),
+                dump_config(self.config),
+            )
+        except ShreError as save_error:
+            logger.error("failed to save step %d after the error: %s", self.step, save_error)
+            return
+        error.args = (
+            f"{str(error).rstrip('.')}. Step {self.step} is saved in {path}; fix the data, "
+            "then continue "
+            f"with: shre train --resume {self.run_dir}",
+            *error.args[1:],
+        )
+
+    def _evaluate_all(self) -> dict[str, dict[str, float]]:
         model = self.accelerator.unwrap_model(self.model)
         results = {}
         for split, dataset in self.eval_datasets.items():
@@ -353,11 +400,7 @@ class Trainer:
                 )
             logger.info("step %d %s: %s", self.step, split, _format(metrics))
             self.hook.shre_on_evaluate(trainer=self, step=self.step, split=split, metrics=metrics)
-
-        self.last_eval_step = self.step
-        self.final_metrics = results
-        self._update_best(results)
-        self._save()
+        return results
 
     def _update_best(self, results: dict[str, dict[str, float]]) -> None:
         if not results:

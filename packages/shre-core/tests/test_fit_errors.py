@@ -1,0 +1,47 @@
+"""Errors during training: what is saved, and what the messages contain."""
+
+from __future__ import annotations
+
+import pytest
+from shre import engine
+from shre.checkpoint import list_checkpoints
+from shre.engine import loop
+from shre.errors import DataError
+
+
+def failing_evaluation(calls: list[int], fail_on: int):
+    """Return an ``evaluate_split`` stand-in that raises a DataError on call ``fail_on``."""
+    real = loop.evaluate_split
+
+    def evaluate_split(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == fail_on:
+            raise DataError("cannot decode image validation/17.jpg.")
+        return real(*args, **kwargs)
+
+    return evaluate_split
+
+
+def test_eval_data_error_saves_current_step(tmp_path, make_config, monkeypatch):
+    monkeypatch.setattr(loop, "evaluate_split", failing_evaluation([], fail_on=2))
+    config = make_config(tmp_path, "train.max_steps=6", "train.eval_every=2")
+
+    with pytest.raises(DataError) as raised:
+        engine.fit(config)
+
+    assert [path.name for path in list_checkpoints(tmp_path)] == ["step-2", "step-4"]
+    assert f"Step 4 is saved in {tmp_path / 'checkpoints' / 'step-4'}" in str(raised.value)
+    assert f"shre train --resume {tmp_path}" in str(raised.value)
+    assert ".." not in str(raised.value)
+
+
+def test_eval_data_error_resume_finishes(tmp_path, make_config, monkeypatch):
+    with monkeypatch.context() as patch:
+        patch.setattr(loop, "evaluate_split", failing_evaluation([], fail_on=1))
+        with pytest.raises(DataError):
+            engine.fit(make_config(tmp_path, "train.max_steps=4", "train.eval_every=2"))
+
+    summary = engine.fit(make_config(tmp_path, "train.max_steps=4"), resume=tmp_path)
+
+    assert summary["steps"] == 4
+    assert summary["resumed_from"] == str(tmp_path / "checkpoints" / "step-2")
