@@ -303,3 +303,17 @@ def test_meta_json_is_readable(tmp_path, make_config):
     path = save(tmp_path, 7, toy_model(), make_config(tmp_path), best_step=7)
 
     assert json.loads((path / ckpt.META_NAME).read_text())["best_step"] == 7
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077, 0o002])
+def test_checkpoint_files_follow_umask(tmp_path, make_config, umask):
+    import os
+
+    previous = os.umask(umask)
+    try:
+        path = save(tmp_path, 1, toy_model(), make_config(tmp_path))
+    finally:
+        os.umask(previous)
+
+    modes = {file.name: file.stat().st_mode & 0o777 for file in path.iterdir()}
+    assert modes == dict.fromkeys(modes, 0o666 & ~umask)

@@ -77,6 +77,11 @@ def save_checkpoint(
         torch.save(dict(trainer_state), partial / TRAINER_STATE_NAME)
         (partial / META_NAME).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
         (partial / CONFIG_NAME).write_text(config_text, encoding="utf-8")
+        # safetensors creates its file with mode 0600 whatever the umask. Give the
+        # weights the mode that plain writes such as meta.json get from the umask.
+        mode = (partial / META_NAME).stat().st_mode & 0o777
+        for name in (WEIGHTS_NAME, TRAINER_STATE_NAME):
+            os.chmod(partial / name, mode)
         for name in (WEIGHTS_NAME, TRAINER_STATE_NAME, META_NAME, CONFIG_NAME):
             _fsync(partial / name)
         _fsync(partial)
