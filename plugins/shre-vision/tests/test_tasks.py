@@ -56,6 +56,53 @@ def test_npz_task_rejects_folder(image_folder):
         prepared_task("vision:npz", image_folder)
 
 
+def test_prepare_rejects_bad_test_image(image_folder):
+    bad = image_folder / "test" / "cat" / "broken.jpg"
+    bad.write_bytes(b"not an image")
+    with pytest.raises(DataError, match="invalid image .*test/cat/broken.jpg"):
+        prepared_task("vision:folder", image_folder)
+
+
+def test_prepare_rejects_corrupt_png_header(image_folder):
+    image = image_folder / "test" / "dog" / "0000.png"
+    data = bytearray(image.read_bytes())
+    data[16:20] = b"\xff\xff\xff\xff"  # the IHDR width, so the chunk's CRC no longer matches
+    image.write_bytes(bytes(data))
+    with pytest.raises(DataError, match="invalid image .*test/dog/0000.png"):
+        prepared_task("vision:folder", image_folder)
+
+
+def test_prepare_skips_verify_when_disabled(image_folder):
+    (image_folder / "test" / "cat" / "broken.jpg").write_bytes(b"not an image")
+    task = prepared_task("vision:folder", image_folder, "task_options.verify_images=false")
+    assert len(task.splits["test"]) == 21
+
+
+def test_prepare_skips_verify_above_auto_limit(image_folder, monkeypatch, caplog):
+    import shre_vision.tasks
+
+    monkeypatch.setattr(shre_vision.tasks, "VERIFY_IMAGES_MAX_FILES", 10)
+    (image_folder / "test" / "cat" / "broken.jpg").write_bytes(b"not an image")
+    with caplog.at_level("INFO", logger="shre_vision.tasks"):
+        task = prepared_task("vision:folder", image_folder)
+    assert len(task.splits["test"]) == 21
+    assert "verify_images: skipped for 61 files" in caplog.text
+
+
+def test_prepare_verifies_above_limit_when_true(image_folder, monkeypatch):
+    import shre_vision.tasks
+
+    monkeypatch.setattr(shre_vision.tasks, "VERIFY_IMAGES_MAX_FILES", 10)
+    (image_folder / "test" / "cat" / "broken.jpg").write_bytes(b"not an image")
+    with pytest.raises(DataError, match="invalid image .*broken.jpg"):
+        prepared_task("vision:folder", image_folder, "task_options.verify_images=true")
+
+
+def test_prepare_rejects_bad_verify_setting(image_folder):
+    with pytest.raises(ConfigError, match="verify_images is 'sometimes'"):
+        prepared_task("vision:folder", image_folder, "task_options.verify_images=sometimes")
+
+
 def test_local_task_needs_data_dir():
     spec = get_registry().resolve("task", "vision:folder").spec
     config = resolve_config(spec.preset, overrides=["task=vision:folder", "model=shre-tiny"])

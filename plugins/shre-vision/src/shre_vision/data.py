@@ -267,6 +267,33 @@ def decode_image(path: Path) -> Image.Image:
         ) from error
 
 
+def image_files(split: ImageSplit) -> list[Path] | None:
+    """Return the image files of an image folder split, or None for npz and Hub splits."""
+    return split.load_image.files if isinstance(split.load_image, _FileImages) else None
+
+
+def verify_image_files(files: Sequence[Path]) -> None:
+    """Open every file with PIL and run ``Image.verify()`` on it, without decoding pixels.
+
+    NOTE: ``verify()`` checks the header and a PNG's chunk checksums. A JPEG
+    whose data is cut short after a valid header passes, and fails only when
+    it is decoded.
+
+    Raises:
+        DataError: a file PIL cannot identify or whose header is broken, naming the file.
+    """
+    for path in files:
+        try:
+            with Image.open(path) as image:
+                image.verify()
+        # PIL's verify() raises SyntaxError for some broken PNG chunks.
+        except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as error:
+            raise DataError(
+                f"invalid image {path}: {error}; replace or delete the file "
+                "(task_options.verify_images=false skips this check)"
+            ) from error
+
+
 def detect_layout(data_dir: Path) -> str:
     """Return ``"npz"`` or ``"folder"`` for a local data directory.
 

@@ -16,6 +16,9 @@ from typing import Any
 CIFAR_LAYER_DECAY = 0.75
 IMAGENET_LAYER_DECAY = 0.81
 
+# Largest image folder (all splits together) that verify_images "auto" checks.
+VERIFY_IMAGES_MAX_FILES = 50_000
+
 # Task options (``task_options``); tests and demos switch augmentation off
 # with ``augment: false`` and mixup with ``mixup: 0`` and ``cutmix: 0``.
 TASK_OPTIONS: dict[str, Any] = {
@@ -32,6 +35,9 @@ TASK_OPTIONS: dict[str, Any] = {
     "mixup_mode": "batch",
     "label_smoothing": 0.1,
     "cache_features": False,
+    # Image folders only: check every file's header before training. "auto"
+    # checks folders of up to VERIFY_IMAGES_MAX_FILES files in all.
+    "verify_images": "auto",
 }
 
 

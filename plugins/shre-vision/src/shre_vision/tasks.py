@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import logging
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,14 @@ from shre.task import Task
 from torch import nn
 from torch.utils.data import Dataset
 
-from shre_vision.data import ImageSplit, load_hub_split, load_local_splits, sample_indices
+from shre_vision.data import (
+    ImageSplit,
+    image_files,
+    load_hub_split,
+    load_local_splits,
+    sample_indices,
+    verify_image_files,
+)
 from shre_vision.features import FeatureProbeModel, encode_dataset
 from shre_vision.metrics import (
     PerClassAccuracy,
@@ -29,6 +37,7 @@ from shre_vision.metrics import (
     write_confusion_matrix,
     write_per_class_csv,
 )
+from shre_vision.recipe import VERIFY_IMAGES_MAX_FILES
 from shre_vision.transforms import (
     ClassificationCollate,
     build_mixup,
@@ -63,8 +72,9 @@ class ImageClassificationTask(Task):
 
     Task options (``task_options``) are the augmentation and mixup keys of
     ``shre_vision.recipe.TASK_OPTIONS``, ``cache_features`` (a linear probe
-    on features computed once) and the optional ``image_size``, which must
-    match the encoder's input size.
+    on features computed once), ``verify_images`` (check image folder files
+    in ``prepare()``) and the optional ``image_size``, which must match the
+    encoder's input size.
     """
 
     train_split = "train"
@@ -98,6 +108,7 @@ class ImageClassificationTask(Task):
         data_dir = self.config.get("data", {}).get("dir")
         if data_dir:
             self.splits = load_local_splits(Path(data_dir).expanduser(), names, self.local_layout)
+            self._verify_images()
         else:
             self.splits = {name: self._load_hub_split(name) for name in names}
 
@@ -121,6 +132,38 @@ class ImageClassificationTask(Task):
                 self.num_labels,
                 split.source,
             )
+
+    def _verify_images(self) -> None:
+        """Check every image folder file's header now, so a bad file fails before training.
+
+        Raises:
+            ConfigError: ``task_options.verify_images`` is not true, false or "auto".
+            DataError: a file that PIL cannot open, named by its path.
+        """
+        files = [path for split in self.splits.values() for path in image_files(split) or ()]
+        if not files:
+            return
+        setting = self.option("verify_images", "auto")
+        if setting not in (True, False, "auto"):
+            raise ConfigError(
+                f"task_options.verify_images is {setting!r}; set it to true, false or auto"
+            )
+        if setting is False:
+            return
+        if setting == "auto" and len(files) > VERIFY_IMAGES_MAX_FILES:
+            logger.info(
+                "verify_images: skipped for %d files (auto checks up to %d); a bad image fails "
+                "when it is decoded, set task_options.verify_images=true to check them first",
+                len(files),
+                VERIFY_IMAGES_MAX_FILES,
+            )
+            return
+
+        started = time.monotonic()
+        verify_image_files(files)
+        logger.info(
+            "verify_images: %d files opened in %.1f s", len(files), time.monotonic() - started
+        )
 
     def _check_trained_classes(self) -> None:
         """Reject data whose class count differs from the classes a saved run was trained on."""
