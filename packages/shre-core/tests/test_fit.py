@@ -132,6 +132,38 @@ def test_predict_writes_one_line_per_example(trained_run, tmp_path):
     assert len(paths[0].read_text().splitlines()) == 1 + 37
 
 
+@pytest.mark.parametrize(
+    ("split", "message"),
+    [
+        ("validation", "split 'validation' of task 'toy:parity' has no prediction format"),
+        ("train", "pass --split with one of: test"),
+    ],
+)
+def test_predict_bad_split_fails_before_inference(
+    trained_run, tmp_path, monkeypatch, split, message
+):
+    from shre.engine import evaluation
+
+    calls = []
+    monkeypatch.setattr(evaluation, "collect_predictions", lambda *args, **kwargs: calls.append(1))
+    run_dir, _, _ = trained_run
+
+    with pytest.raises(ConfigError, match=message):
+        engine.predict(run_dir, split=split, output_dir=tmp_path)
+
+    assert calls == []
+
+
+def test_predict_task_without_prediction_splits(trained_run, tmp_path, monkeypatch):
+    from shre_toy.components import ParityTask
+
+    monkeypatch.setattr(ParityTask, "predict_splits", ())
+    run_dir, _, _ = trained_run
+
+    with pytest.raises(ConfigError, match="writes no prediction files"):
+        engine.predict(run_dir, output_dir=tmp_path)
+
+
 def test_fit_refuses_used_output_dir(tmp_path, make_config):
     (tmp_path / "notes.txt").write_text("mine")
 

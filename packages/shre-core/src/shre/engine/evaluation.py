@@ -234,6 +234,30 @@ def evaluate(
     return results
 
 
+def _prediction_split(task: Any, split: str | None) -> str:
+    """Return the split to predict, checked before any inference runs.
+
+    Raises:
+        ConfigError: the task writes no prediction files, or ``split`` is not
+            one of its ``predict_splits`` (the splits with a submission format).
+    """
+    from shre.task import Task
+
+    splits = list(task.predict_splits)
+    if not splits or type(task).write_predictions is Task.write_predictions:
+        raise ConfigError(
+            f"task {task.name!r} writes no prediction files; use 'shre evaluate' for its metrics"
+        )
+    if split is None:
+        return splits[0]
+    if split not in splits:
+        raise ConfigError(
+            f"split {split!r} of task {task.name!r} has no prediction format; "
+            f"pass --split with one of: {', '.join(splits)}"
+        )
+    return split
+
+
 def predict(
     checkpoint: str | Path,
     *,
@@ -247,7 +271,7 @@ def predict(
 
     Args:
         checkpoint: run directory (best checkpoint, else last) or checkpoint directory.
-        split: split name; default: ``task.predict_splits[0]``.
+        split: one of ``task.predict_splits``; default: the first of them.
         data_dir: replaces the saved config's ``data.dir``.
         output_dir: where the files go; default: ``predictions/`` in the
             checkpoint's run directory.
@@ -260,10 +284,7 @@ def predict(
     from shre.checkpoint import resolve_checkpoint
 
     model, task, config, accelerator = _load_for_inference(checkpoint, data_dir, allow_pickle)
-    name = split or (task.predict_splits[0] if task.predict_splits else None)
-    if name is None:
-        raise ConfigError(f"task {task.name!r} has no prediction split; pass split=")
-
+    name = _prediction_split(task, split)
     dataset = cap_dataset(task.dataset(name, model), None, name)
     predictions = collect_predictions(
         model,
