@@ -6,7 +6,7 @@ import pytest
 from shre import engine
 from shre.checkpoint import list_checkpoints
 from shre.engine import loop
-from shre.errors import DataError
+from shre.errors import ConfigError, DataError
 
 
 def failing_evaluation(calls: list[int], fail_on: int):
@@ -45,3 +45,33 @@ def test_eval_data_error_resume_finishes(tmp_path, make_config, monkeypatch):
 
     assert summary["steps"] == 4
     assert summary["resumed_from"] == str(tmp_path / "checkpoints" / "step-2")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["train.max_steps=2"], "step 4, past train.max_steps 2; raise --max-steps"),
+        # 16 examples in batches of 8: one epoch is 2 steps.
+        (
+            ["train.max_steps=null", "task_options.train_size=16"],
+            "step 4, past the 2 steps of train.epochs 1; raise --epochs",
+        ),
+    ],
+)
+def test_resume_past_step_budget_raises(tmp_path, make_config, overrides, message):
+    engine.fit(make_config(tmp_path, "train.max_steps=4"))
+    saved_config = (tmp_path / "config.yaml").read_text()
+
+    with pytest.raises(ConfigError, match=message):
+        engine.fit(make_config(tmp_path, *overrides), resume=tmp_path)
+
+    assert (tmp_path / "config.yaml").read_text() == saved_config
+
+
+def test_resume_at_last_step_warns(tmp_path, make_config, caplog):
+    engine.fit(make_config(tmp_path, "train.max_steps=2"))
+
+    summary = engine.fit(make_config(tmp_path, "train.max_steps=2"), resume=tmp_path)
+
+    assert summary["steps"] == 2
+    assert "already at its last step 2" in caplog.text

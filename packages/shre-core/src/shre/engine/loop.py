@@ -28,6 +28,7 @@ from shre.checkpoint import (
     load_init_weights,
     load_model_weights,
     prune_checkpoints,
+    read_meta,
     save_checkpoint,
 )
 from shre.config import dump_config
@@ -115,6 +116,8 @@ class Trainer:
         self._stop = StopRequest()
         self.meter = IntervalMeter()
 
+        if checkpoint is not None:
+            self._check_steps_left(checkpoint)
         self.run_dir = self._open_run_dir(overwrite=overwrite, resume=checkpoint is not None)
         self.metrics_log = MetricsLog(self.run_dir / METRICS_FILE)
         if checkpoint is not None:
@@ -155,6 +158,30 @@ class Trainer:
             world_size=self.accelerator.num_processes,
             skip_batches=skip_batches,
         )
+
+    def _check_steps_left(self, checkpoint: Path) -> None:
+        """Reject a resume whose step budget the checkpoint has already passed.
+
+        Runs before the run directory is opened, so the rejected config does
+        not replace the run's ``config.yaml``.
+        """
+        step = int(read_meta(checkpoint).get("step") or 0)
+        train = self.config["train"]
+        if train["max_steps"]:
+            option, budget = "--max-steps", f"train.max_steps {self.total_steps}"
+        else:
+            option = "--epochs"
+            budget = f"the {self.total_steps} steps of train.epochs {train['epochs']}"
+        if step > self.total_steps:
+            raise ConfigError(
+                f"run is already at step {step}, past {budget}; raise {option} to continue"
+            )
+        if step == self.total_steps:
+            logger.warning(
+                "run is already at its last step %d; nothing left to train (raise %s to continue)",
+                step,
+                option,
+            )
 
     def _open_run_dir(self, *, overwrite: bool, resume: bool) -> Path:
         output = self.config.get("output_dir") or str(
