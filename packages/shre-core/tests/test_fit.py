@@ -310,6 +310,15 @@ def test_fp16_on_cpu_warns_and_runs_fp32(caplog):
     assert "fp16 has no effect on the CPU" in caplog.text
 
 
+@pytest.mark.parametrize("file", ["config.yaml", "checkpoints/step-1/config.yaml"])
+def test_fp16_on_cpu_records_fp32(tmp_path, make_config, file):
+    from shre.config import load_config_file
+
+    engine.fit(make_config(tmp_path, "train.max_steps=1", "train.precision=fp16"))
+
+    assert load_config_file(tmp_path / file)["train"]["precision"] == "fp32"
+
+
 def test_resume_copied_checkpoint_needs_output_dir(tmp_path, make_config):
     import shutil
 

@@ -38,7 +38,12 @@ from shre.engine.evaluation import batch_size_of, evaluate_split
 from shre.engine.meter import IntervalMeter
 from shre.engine.optim import build_optimizer, build_scheduler
 from shre.engine.runstate import checkpoint_meta, finish_run, restore_trainer_state, trainer_state
-from shre.engine.setup import build_task, check_loggers_loaded, create_accelerator
+from shre.engine.setup import (
+    build_task,
+    check_loggers_loaded,
+    create_accelerator,
+    effective_precision,
+)
 from shre.engine.signals import StopRequest
 from shre.engine.state import capture_rng_state, restore_rng_state
 from shre.errors import ConfigError, DataError, ShreError
@@ -86,6 +91,8 @@ class Trainer:
             find_unused_parameters=bool(train.get("find_unused_parameters", True)),
         )
         self.is_main_process = self.accelerator.is_main_process
+        # config.yaml records what ran, so a resumed run trains the same way.
+        train["precision"] = effective_precision(train["precision"], self.accelerator)
         set_seed(int(config["seed"]))
 
         self.task = build_task(config)

@@ -118,13 +118,24 @@ def create_accelerator(
             f"train.precision {precision!r} is not available here: {error}"
         ) from error
 
-    # accelerate 1.16 accepts fp16 on a CPU but then runs without autocast.
-    if precision == "fp16" and accelerator.device.type == "cpu":
+    if effective_precision(precision, accelerator) != precision:
         logger.warning(
-            "train.precision fp16 has no effect on the CPU, so the run uses fp32; "
-            "use train.precision=bf16 for mixed precision on a CPU"
+            "train.precision fp16 has no effect on the CPU, so the run uses fp32 and "
+            "records train.precision fp32; use train.precision=bf16 for mixed precision "
+            "on a CPU"
         )
     return accelerator
+
+
+def effective_precision(precision: str, accelerator: Accelerator) -> str:
+    """Return the precision that ``accelerator`` actually trains in.
+
+    accelerate 1.16 accepts fp16 on a CPU but then runs without autocast,
+    that is in fp32.
+    """
+    if precision == "fp16" and accelerator.device.type == "cpu":
+        return "fp32"
+    return precision
 
 
 def _has_accelerator() -> bool:
