@@ -19,6 +19,7 @@ from shre_glue.data import load_examples, tokenise
 from shre_glue.definitions import TASKS
 from shre_glue.metrics import build_metrics
 from shre_glue.submission import write_submission
+from shre_glue.tsv import Examples
 
 logger = logging.getLogger(__name__)
 
@@ -42,18 +43,47 @@ class GlueTask(Task):
         self.eval_splits = self.info.eval_splits
         self.predict_splits = tuple(self.info.predict_splits)
         self._indices: dict[str, list[int]] = {}
+        # Splits read and checked by prepare(), used once by dataset().
+        self._examples: dict[str, Examples] = {}
 
     @property
     def data_dir(self) -> str | None:
         return self.config.get("data", {}).get("dir")
 
     def prepare(self) -> None:
-        """Check that ``--data-dir``, when given, is a directory."""
-        if self.data_dir is not None and not Path(self.data_dir).is_dir():
+        """Read and check every TSV split under ``--data-dir`` before any tokenisation.
+
+        Parsing is cheap next to tokenising, so a bad row in ``dev.tsv`` fails
+        here instead of after the whole training split is tokenised. Every
+        split file present is read. A missing training or evaluation file is
+        reported here only when the training file exists, because
+        ``shre evaluate`` and ``shre predict`` also call ``prepare()`` with a
+        folder that may hold only the split they read. Without a training
+        file, a missing file is reported when its split is loaded. Hub data
+        is not checked here.
+
+        Raises:
+            DataError: the data directory does not exist, or a split file is
+                missing or has a bad row (file and line in the message).
+        """
+        if self.data_dir is None:
+            return
+        data_dir = Path(self.data_dir)
+        if not data_dir.is_dir():
             raise DataError(
                 f"data directory {self.data_dir!r} does not exist; pass --data-dir DIR "
                 f"holding the GLUE folders, for example {self.info.title}/"
             )
+
+        train_file = self.info.files.get("train")
+        has_train_file = train_file is not None and (data_dir / train_file).is_file()
+        required = {"train", *self.eval_splits} if has_train_file else set()
+        for split, file in self.info.files.items():
+            if split not in required and not (data_dir / file).is_file():
+                continue
+            labelled = split not in self.info.predict_splits
+            self._examples[split] = load_examples(self.info, split, data_dir, labelled=labelled)
+            logger.info("%s %s: %d rows checked", self.name, split, len(self._examples[split]))
 
     def dataset(self, split: str, model: torch.nn.Module) -> datasets.Dataset:
         """Return the tokenised ``split``.
@@ -64,7 +94,9 @@ class GlueTask(Task):
         self._check_split(split)
         encoder = model.encoders[self.modality]
         labelled = split not in self.info.predict_splits
-        examples = load_examples(self.info, split, self.data_dir, labelled=labelled)
+        examples = self._examples.pop(split, None)
+        if examples is None:
+            examples = load_examples(self.info, split, self.data_dir, labelled=labelled)
         self._indices[split] = examples.idx
 
         max_length = min(int(self.option("max_length", DEFAULT_MAX_LENGTH)), encoder.max_length)
