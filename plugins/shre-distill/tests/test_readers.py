@@ -167,8 +167,14 @@ def test_layout_tsv_needs_validation_jsonl(tmp_path):
 
 def test_layout_webdataset_needs_test_jsonl(tmp_path):
     write_shards(tmp_path)
-    with pytest.raises(DataError, match=r"no 'test' split .*webdataset layout"):
+    with pytest.raises(DataError, match=r"no 'test' split .*webdataset layout; splits found: 'train'"):
         read_split(tmp_path, "test", {})
+
+
+def test_layout_webdataset_train_needs_jsonl_to_score(tmp_path):
+    write_shards(tmp_path)
+    with pytest.raises(DataError, match=r"only training reads; add train\.jsonl"):
+        read_split(tmp_path, "train", {})
 
 
 def test_karpathy_unknown_split_names_file(tmp_path):

@@ -111,7 +111,13 @@ def missing_split_error(data_dir: Path, split: str, layout: str) -> DataError:
     """Return the ``DataError`` for a split that ``data_dir`` does not provide."""
     present = sorted(path.stem for path in data_dir.glob("*.jsonl") if path.stem != "captions")
     present += [name for name in holdout_splits(data_dir, layout) if name not in present]
-    if layout == "tsv":
+    if layout == "webdataset" and split == "train":
+        return DataError(
+            f"the 'train' split of {str(data_dir)!r} is WebDataset shards, which only "
+            "training reads; add train.jsonl to that folder to score the training pairs "
+            "(--split train_eval)"
+        )
+    if layout in ("tsv", "webdataset"):
         present.insert(0, "train")
     available = ", ".join(repr(name) for name in present) or "none"
     return DataError(
