@@ -181,3 +181,19 @@ def test_output_dir_differing_from_resume_is_rejected(run_shre, tmp_path):
 
     assert result.exit_code == 2
     assert "--output-dir" in result.stderr
+
+
+def test_multiline_user_error_prints_one_line(run_shre, monkeypatch, tmp_path):
+    from shre.errors import ConfigError
+
+    def failing_fit(config, **kwargs):
+        raise ConfigError("cannot load model 'x': first line.\n\nsecond line")
+
+    monkeypatch.setattr(shre.engine, "fit", failing_fit)
+
+    result = run_shre(
+        "train", "--task", "glue:cola", "--model", "shre-tiny", "--output-dir", str(tmp_path)
+    )
+
+    assert result.exit_code == 2
+    assert result.stderr == "Error: cannot load model 'x': first line; second line\n"

@@ -15,6 +15,7 @@ from typing import Any
 
 import click
 from shre.errors import ShreError
+from shre.errors import one_line as error_line
 
 from shre_cli.errors import UserError
 from shre_cli.output import one_line
@@ -54,7 +55,8 @@ class ShreGroup(click.Group):
         except ShreError as error:
             if _debug_enabled(ctx):
                 traceback.print_exc()
-            raise UserError(str(error), error.exit_code) from None
+            # A message that embeds a library's error may span several lines.
+            raise UserError(error_line(error), error.exit_code) from None
 
 
 def _debug_enabled(ctx: click.Context) -> bool:

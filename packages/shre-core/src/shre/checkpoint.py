@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from shre.errors import CheckpointError
+from shre.errors import CheckpointError, one_line
 
 if TYPE_CHECKING:
     from torch import nn
@@ -91,7 +91,7 @@ def save_checkpoint(
     except (OSError, RuntimeError) as error:
         shutil.rmtree(partial, ignore_errors=True)
         raise CheckpointError(
-            f"cannot write checkpoint {final}: {error}. Earlier checkpoints are intact; "
+            f"cannot write checkpoint {final}: {one_line(error)}. Earlier checkpoints are intact; "
             "free disk space or choose another output_dir, then resume"
         ) from error
 
@@ -216,7 +216,9 @@ def read_weights(path: str | Path, *, allow_pickle: bool = False) -> dict[str, A
             return load_file(str(file))
         # Any failure of a user's file, whatever the library raises, is a bad input.
         except Exception as error:
-            raise CheckpointError(f"corrupt or truncated weights file {file}: {error}") from error
+            raise CheckpointError(
+                f"corrupt or truncated weights file {file}: {one_line(error)}"
+            ) from error
 
     if not allow_pickle:
         raise CheckpointError(
@@ -254,7 +256,7 @@ def _torch_load(path: Path, *, weights_only: bool) -> Any:
     # IndexError, ...); every failure to read a user's file is a bad input.
     except Exception as error:
         raise CheckpointError(
-            f"corrupt or truncated file {path}: {type(error).__name__}: {error}"
+            f"corrupt or truncated file {path}: {type(error).__name__}: {one_line(error)}"
         ) from error
 
 

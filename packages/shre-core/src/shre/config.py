@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from shre.errors import ConfigError
+from shre.errors import ConfigError, one_line
 
 # Sections whose keys are free-form: plugins and components define them.
 FREE_FORM = ("task_options", "encoder_options", "pooler_options", "head_options", "loss_options")
@@ -135,7 +135,9 @@ def parse_override(text: str) -> dict[str, Any]:
     try:
         value = _coerce_numbers(yaml.safe_load(raw_value)) if raw_value.strip() else None
     except yaml.YAMLError as error:
-        raise ConfigError(f"override {text!r}: value is not valid YAML: {error}") from error
+        raise ConfigError(
+            f"override {text!r}: value is not valid YAML: {_yaml_problem(error)}"
+        ) from error
 
     nested: dict[str, Any] = {}
     cursor = nested
@@ -144,6 +146,17 @@ def parse_override(text: str) -> dict[str, Any]:
         cursor = cursor.setdefault(part, {})
     cursor[parts[-1]] = value
     return nested
+
+
+def _yaml_problem(error: Exception) -> str:
+    """Describe a YAML error on one line, with its 1-based line and column."""
+    mark = getattr(error, "problem_mark", None)
+    problem = getattr(error, "problem", None)
+    if mark is None or not problem:
+        return one_line(str(error))
+    where = f"line {mark.line + 1}, column {mark.column + 1}"
+    context = getattr(error, "context", None)
+    return f"{problem} at {where}" + (f" ({context})" if context else "")
 
 
 def load_config_file(path: str | Path) -> dict[str, Any]:
@@ -162,7 +175,9 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as error:
-        raise ConfigError(f"config file {str(path)!r} is not valid YAML: {error}") from error
+        raise ConfigError(
+            f"config file {str(path)!r} is not valid YAML: {_yaml_problem(error)}"
+        ) from error
     if data is None:
         return {}
     if not isinstance(data, Mapping):

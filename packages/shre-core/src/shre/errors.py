@@ -3,6 +3,16 @@
 from __future__ import annotations
 
 
+def one_line(text: object) -> str:
+    """Join the non-empty lines of ``text`` with '; ', dropping each line's final period.
+
+    Library errors (transformers' ``OSError``, YAML errors) span several lines
+    and end in a period; a shre message embeds them and goes on after them.
+    """
+    parts = [part.strip().rstrip(".") for part in str(text).splitlines() if part.strip()]
+    return "; ".join(part for part in parts if part)
+
+
 class ShreError(Exception):
     """A user error: a bad name, value, file or state that the user can fix.
 

@@ -10,7 +10,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from shre.errors import ConfigError
+from shre.errors import ConfigError, one_line
 
 _TEXT_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 _LAYER_PATTERN = re.compile(r"encoder\.layers?\.(\d+)\.")
@@ -116,16 +116,18 @@ def build_hf_encoder(
         if os.environ.get("HF_HUB_OFFLINE") == "1" or not os.path.exists(argument):
             hint = (
                 " Without Hub access, pass a local directory saved with save_pretrained(), "
-                "or use a download-free model such as shre-tiny."
+                "or use a download-free model: --model shre-tiny"
             )
-        raise ConfigError(f"cannot load hf model {argument!r}: {error}.{hint}") from error
+        raise ConfigError(f"cannot load hf model {argument!r}: {one_line(error)}.{hint}") from error
 
     tokenizer = None
     if not hasattr(config, "num_channels"):
         try:
             tokenizer = AutoTokenizer.from_pretrained(argument, revision=revision)
         except (OSError, ValueError) as error:
-            raise ConfigError(f"cannot load the tokenizer of hf model {argument!r}: {error}") from error
+            raise ConfigError(
+                f"cannot load the tokenizer of hf model {argument!r}: {one_line(error)}"
+            ) from error
 
     image_mean = image_std = None
     if hasattr(config, "num_channels"):

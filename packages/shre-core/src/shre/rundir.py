@@ -56,7 +56,8 @@ def prepare_run_dir(run_dir: Path, *, overwrite: bool, resume: bool) -> None:
         if not overwrite:
             raise ConfigError(
                 f"output_dir {str(run_dir)!r} already contains files; choose a new output_dir, "
-                "resume that run, or pass overwrite=True (--overwrite) to replace its run files"
+                "resume that run, or pass --overwrite (overwrite=True in Python) to replace "
+                "its run files"
             )
         _delete_run_files(run_dir)
 

@@ -46,7 +46,7 @@ from shre.engine.setup import (
 )
 from shre.engine.signals import StopRequest
 from shre.engine.state import capture_rng_state, restore_rng_state
-from shre.errors import ConfigError, DataError, ShreError
+from shre.errors import ConfigError, DataError, ShreError, one_line
 from shre.plugins import get_plugin_manager
 from shre.registry import get_registry
 from shre.rundir import (
@@ -407,7 +407,7 @@ class Trainer:
             logger.error("failed to save step %d after the error: %s", self.step, save_error)
             return
         error.args = (
-            f"{str(error).rstrip('.')}. Step {self.step} is saved in {path}; fix the data, "
+            f"{one_line(error)}. Step {self.step} is saved in {path}; fix the data, "
             "then continue "
             f"with: shre train --resume {self.run_dir}",
             *error.args[1:],
