@@ -222,3 +222,21 @@ def test_allow_pickle_reaches_engine(
 
     assert result.exit_code == 0, result.output
     assert received["allow_pickle"] is flag
+
+
+@pytest.mark.parametrize(("main", "printed"), [(True, True), (False, False)])
+def test_summary_table_only_on_main_process(run_shre, monkeypatch, tmp_path, main, printed):
+    import accelerate
+
+    class FakeState:
+        is_main_process = main
+
+    monkeypatch.setattr(accelerate, "PartialState", FakeState)
+    monkeypatch.setattr(shre.engine, "fit", lambda config, **kwargs: {"steps": 3})
+
+    result = run_shre(
+        "train", "--task", "glue:cola", "--model", "shre-tiny", "--output-dir", str(tmp_path)
+    )
+
+    assert result.exit_code == 0, result.output
+    assert ("run summary" in result.stdout) is printed

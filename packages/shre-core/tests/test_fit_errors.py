@@ -1,6 +1,8 @@
-"""Errors during training: what is saved, and what the messages contain."""
+"""Errors and noise during training: what is saved, what the messages and logs contain."""
 
 from __future__ import annotations
+
+import logging
 
 import pytest
 from shre import engine
@@ -75,3 +77,13 @@ def test_resume_at_last_step_warns(tmp_path, make_config, caplog):
 
     assert summary["steps"] == 2
     assert "already at its last step 2" in caplog.text
+
+
+def test_fit_without_terminal_logs_instead_of_bars(tmp_path, make_config, caplog, capsys):
+    # pytest captures stderr, so it is not a terminal here.
+    caplog.set_level(logging.INFO, logger="shre.engine.loop")
+
+    engine.fit(make_config(tmp_path, "train.max_steps=2", "train.log_every=1"))
+
+    assert "step 2/2: loss" in caplog.text
+    assert "train:" not in capsys.readouterr().err

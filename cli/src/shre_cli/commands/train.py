@@ -324,4 +324,12 @@ def train(
             error.exit_code,
         ) from None
 
-    echo_table(["run summary", "value"], _summary_rows(summary or {}, config))
+    # Under torchrun every process returns the summary; one table is enough.
+    if _is_main_process():
+        echo_table(["run summary", "value"], _summary_rows(summary or {}, config))
+
+
+def _is_main_process() -> bool:
+    from accelerate import PartialState
+
+    return PartialState().is_main_process

@@ -77,7 +77,8 @@ def run_batches(
         total=len(sampler),
         desc=description,
         leave=False,
-        disable=not accelerator.is_local_main_process,
+        # None: tqdm turns the bar off when stderr is not a terminal (a log file).
+        disable=None if accelerator.is_local_main_process else True,
     )
     with torch.no_grad():
         for indices, batch in progress:

@@ -244,7 +244,8 @@ class Trainer:
             initial=self.step,
             desc="train",
             dynamic_ncols=True,
-            disable=not self.accelerator.is_local_main_process,
+            # None: off when stderr is not a terminal; the periodic log lines remain.
+            disable=None if self.accelerator.is_local_main_process else True,
         )
         with self._stop, progress:
             self._train(progress)
@@ -349,7 +350,9 @@ class Trainer:
         progress.set_postfix(
             loss=f"{metrics['loss']:.4f}", samples_s=f"{metrics['samples_per_second']:.1f}"
         )
-        logger.debug("step %d: %s", self.step, metrics)
+        # Without a progress bar (stderr is not a terminal) this line is the progress report.
+        level = logging.INFO if progress.disable else logging.DEBUG
+        logger.log(level, "step %d/%d: %s", self.step, self.total_steps, _format(metrics))
         self.hook.shre_on_step_end(trainer=self, step=self.step, metrics=metrics)
         self.meter.reset()
 
