@@ -256,7 +256,8 @@ def _torch_load(path: Path, *, weights_only: bool) -> Any:
     # IndexError, ...); every failure to read a user's file is a bad input.
     except Exception as error:
         raise CheckpointError(
-            f"corrupt or truncated file {path}: {type(error).__name__}: {one_line(error)}"
+            f"corrupt or truncated file {path}: {type(error).__name__}: {one_line(error)}; "
+            f"restore it, or delete {path.parent} to use an earlier checkpoint"
         ) from error
 
 
