@@ -24,11 +24,10 @@ steps, evaluation and checkpointing are outside the window:
 Runs are interleaved (shre, Trainer, bare, shre, ...) ``--repeats`` times and
 the median is reported, which evens out load from other processes.
 
-The optimiser implementation differs by default: shre and the bare loop
-build ``torch.optim.AdamW`` (the multi-tensor ``foreach`` kernels), while
-``Trainer`` in transformers 5 defaults to ``optim="adamw_torch_fused"``.
-``--fused-adamw`` gives all three the fused kernels, so the remaining
-difference is the training loop itself.
+All three use the fused AdamW kernel: shre by default
+(``optimizer.fused``), ``Trainer`` in transformers 5 through its default
+``optim="adamw_torch_fused"``, and the bare loop explicitly, so the
+remaining difference is the training loop itself.
 
 Usage:
     python benchmarks/glue_throughput.py --data-dir examples/glue --steps 100
@@ -66,11 +65,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--repeats", type=int, default=3, help="runs of each method")
     parser.add_argument(
         "--threads", type=int, default=None, help="torch CPU threads (default: torch's)"
-    )
-    parser.add_argument(
-        "--fused-adamw",
-        action="store_true",
-        help="use fused AdamW kernels in shre and the bare loop",
     )
     parser.add_argument("--output", default="glue_throughput.json", help="JSON file of the results")
     return parser.parse_args()
@@ -157,6 +151,7 @@ def run_bare(args: argparse.Namespace) -> float:
         lr=optimizer_config["lr"],
         betas=tuple(optimizer_config["betas"]),
         eps=optimizer_config["eps"],
+        fused=True,
     )
     scheduler = get_linear_schedule_with_warmup(optimizer, int(0.1 * args.steps), args.steps)
     loader = torch.utils.data.DataLoader(
@@ -234,25 +229,10 @@ def run_trainer(args: argparse.Namespace) -> float:
     return throughput(times, args)
 
 
-def use_fused_adamw() -> None:
-    """Make every ``torch.optim.AdamW`` built from now on use the fused kernels."""
-
-    class FusedAdamW(torch.optim.AdamW):
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            kwargs.pop("foreach", None)
-            kwargs.setdefault("fused", True)
-            super().__init__(*args, **kwargs)
-
-    # The shre engine looks up torch.optim.AdamW when it builds the optimiser.
-    torch.optim.AdamW = FusedAdamW
-
-
 def main() -> None:
     args = parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    if args.fused_adamw:
-        use_fused_adamw()
     runners = {
         "shre.engine.fit": run_shre,
         "transformers.Trainer": run_trainer,
@@ -277,7 +257,6 @@ def main() -> None:
         "warmup": args.warmup,
         "batch_size": args.batch_size,
         "repeats": args.repeats,
-        "fused_adamw": args.fused_adamw,
         "device": "cuda" if torch.cuda.is_available() else "cpu",
         "torch_threads": torch.get_num_threads(),
         "torch": torch.__version__,
