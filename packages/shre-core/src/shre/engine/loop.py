@@ -27,6 +27,7 @@ from shre.checkpoint import (
     CHECKPOINTS_DIR,
     load_init_weights,
     load_model_weights,
+    load_trainer_state,
     prune_checkpoints,
     read_meta,
     save_checkpoint,
@@ -125,10 +126,13 @@ class Trainer:
 
         if checkpoint is not None:
             self._check_steps_left(checkpoint)
+        # Read the trainer state before the run directory is opened, so that a
+        # corrupt trainer_state.pt leaves the run's config.yaml untouched.
+        state = load_trainer_state(checkpoint) if checkpoint is not None else None
         self.run_dir = self._open_run_dir(overwrite=overwrite, resume=checkpoint is not None)
         self.metrics_log = MetricsLog(self.run_dir / METRICS_FILE)
         if checkpoint is not None:
-            self._rng_state = restore_trainer_state(self, checkpoint)
+            self._rng_state = restore_trainer_state(self, checkpoint, state)
 
     # Setup
 

@@ -22,14 +22,20 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-def restore_trainer_state(trainer: Trainer, checkpoint: Path) -> dict[str, Any]:
+def restore_trainer_state(
+    trainer: Trainer, checkpoint: Path, state: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """Load the optimiser, scheduler, scaler and counters saved in ``checkpoint``.
+
+    ``state`` is the already loaded trainer state of ``checkpoint``, if the
+    caller read it first.
 
     Returns:
         This process's RNG state. It is returned, not applied, so that the
         caller restores it right before the first resumed step.
     """
-    state = load_trainer_state(checkpoint)
+    if state is None:
+        state = load_trainer_state(checkpoint)
     warn_config_changes(trainer.run_dir / CONFIG_FILE, checkpoint / CONFIG_FILE)
     trainer.optimizer.load_state_dict(state["optimizer"])
     trainer.scheduler.load_state_dict(state["scheduler"])
