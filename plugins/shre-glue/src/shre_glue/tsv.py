@@ -51,8 +51,9 @@ def read_split(info: GlueTaskInfo, split: str, data_dir: str | Path, *, labelled
     """Read one split of ``info`` from the GLUE folder layout under ``data_dir``.
 
     Raises:
-        DataError: the file is missing, a row has the wrong number of
-            columns, a required column is missing, or a label is invalid. The
+        DataError: the file is missing or has no data rows, a row has the
+            wrong number of columns, a required column is missing, or a label
+            is invalid. The
             message names the file and, for a row, its line number.
     """
     path = Path(data_dir) / info.files[split]
@@ -79,6 +80,11 @@ def read_split(info: GlueTaskInfo, split: str, data_dir: str | Path, *, labelled
         if labels is not None:
             labels.append(parse_label(info, record, path, line))
         idx.append(_parse_index(record, position, path, line))
+    if not idx:
+        raise DataError(
+            f"GLUE file {str(path)!r} has no data rows; restore it from the GLUE download "
+            f"(split {split!r} of task {info.name!r})"
+        )
     return Examples(text_a, text_b, labels, idx)
 
 
