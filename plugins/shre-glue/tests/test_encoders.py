@@ -109,7 +109,9 @@ def test_shre_text_too_many_layers(bert_dir: Path):
 def test_shre_text_offline_error_says_what_to_do(tmp_path: Path):
     with pytest.raises(ConfigError) as error:
         build_shre_text(pretrained=str(tmp_path / "absent"))
-    assert "glue:shre-tiny-text" in str(error.value)
+    assert "--model shre-tiny" in str(error.value)
+    assert "encoder_options.pretrained=DIR" in str(error.value)
+    assert ".." not in str(error.value)
 
 
 def test_hf_encoder_from_local_dir(bert_dir: Path, build):

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from importlib import resources
 
 import torch
-from shre.errors import ConfigError
+from shre.errors import ConfigError, one_line
 from torch import nn
 from transformers import BertConfig, BertModel, BertTokenizerFast, PreTrainedTokenizerBase
 
@@ -122,9 +122,10 @@ def build_shre_text(
         tokenizer = BertTokenizerFast.from_pretrained(pretrained, revision=revision)
     except OSError as error:
         raise ConfigError(
-            f"cannot load BERT model {pretrained!r} for glue:shre-text: {error}. Without Hub "
-            "access, pass encoder_options.pretrained=DIR (a directory saved with "
-            "save_pretrained, tokenizer included) or use the download-free glue:shre-tiny-text"
+            f"cannot load BERT model {pretrained!r} for glue:shre-text: {one_line(error)}. "
+            "Without Hub access, pass --set encoder_options.pretrained=DIR (a directory saved "
+            "with save_pretrained, tokenizer included) or use the download-free model: "
+            "--model shre-tiny"
         ) from error
 
     logger.info("loaded %s with its first %d layers", pretrained, num_layers)
