@@ -561,15 +561,7 @@ CASES = [
     pytest.param(glue_case("glue:cola", "CoLA", cola_text_label), id="tsv-text-label"),
     pytest.param(glue_case("glue:sst2", "SST-2", sst2_label_outside), id="tsv-label-outside"),
     pytest.param(glue_case("glue:sst2", "SST-2", sst2_missing_dev), id="tsv-missing-split"),
-    pytest.param(
-        glue_case("glue:cola", "CoLA", cola_empty_train),
-        id="tsv-empty-file",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="an empty train.tsv gives \"split 'train' is empty; check data.dir\", "
-            "which does not name the file",
-        ),
-    ),
+    pytest.param(glue_case("glue:cola", "CoLA", cola_empty_train), id="tsv-empty-file"),
     pytest.param(glue_case("glue:stsb", "STS-B", stsb_score("7.5")), id="tsv-stsb-above-5"),
     pytest.param(glue_case("glue:stsb", "STS-B", stsb_score("nan")), id="tsv-stsb-nan"),
     pytest.param(glue_case("glue:mrpc", "MRPC", mrpc_missing_column), id="tsv-pair-missing-column"),
@@ -612,22 +604,11 @@ CASES = [
     pytest.param(checkpoint_case(corrupt_meta), id="ckpt-corrupt-meta"),
     pytest.param(checkpoint_case(no_checkpoints), id="ckpt-run-without-checkpoints"),
     pytest.param(
-        checkpoint_case(corrupt_trainer_state, "resume"),
-        id="resume-corrupt-trainer-state",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="--resume rewrites RUN_DIR/config.yaml (output_dir becomes the new path of "
-            "the moved run) before it reads trainer_state.pt, so the failed resume changes it",
-        ),
+        checkpoint_case(corrupt_trainer_state, "resume"), id="resume-corrupt-trainer-state"
     ),
     pytest.param(
         checkpoint_case(corrupt_trainer_state, "resume", "--max-steps", "2"),
         id="resume-corrupt-trainer-state-new-max-steps",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="--resume with --max-steps rewrites RUN_DIR/config.yaml before it reads "
-            "trainer_state.pt, so the failed resume leaves max_steps: 2 in the run's config",
-        ),
     ),
     pytest.param(resume_missing, id="resume-missing-dir"),
     pytest.param(init_other_architecture, id="init-other-architecture"),
