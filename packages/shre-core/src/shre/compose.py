@@ -1,8 +1,8 @@
 """Composition of encoder -> pooler -> head with a task's loss.
 
-Every composed model keeps its encoders in ``model.encoders`` (a
-``ModuleDict`` keyed by modality), so weights move between tasks by key:
-a distilled checkpoint's ``encoders.text.*`` initialises the text encoder of
+Every composed model keeps its encoders in ``model.encoders``, a
+``ModuleDict`` keyed by modality, so weights move between tasks by key. A
+distilled checkpoint's ``encoders.text.*`` initialises the text encoder of
 a GLUE model, and its ``encoders.image.*`` the encoder of an image task.
 """
 
@@ -91,7 +91,7 @@ class TaskModel(nn.Module):
 
 
 def compose_task_model(task: Task, registry: Registry) -> TaskModel:
-    """Build the model that ``task`` asks for from the run config.
+    """Build the model that ``task`` requests through the run config.
 
     The config's ``model`` names the model; ``components`` may override the
     task's default pooler, head and loss; ``*_options`` go to the factories.

@@ -13,7 +13,7 @@ at import time, because the CLI lists components without those.
 
 Lifecycle hooks are called by the training engine in every process. Hooks
 that observe a run (``shre_on_*``) should do their work on the main process
-only, which ``trainer.is_main_process`` tells.
+only, where ``trainer.is_main_process`` is true.
 """
 
 from __future__ import annotations
@@ -117,8 +117,9 @@ def shre_on_step_end(trainer: Any, step: int, metrics: dict[str, float]) -> None
 
     Called in every process after each optimiser step (not each micro-batch
     when accumulating gradients) at the logging interval. ``step`` counts
-    optimiser steps from 1. ``metrics`` holds the loss and its named parts
-    averaged over the interval, the learning rate and samples per second.
+    optimiser steps from 1. ``metrics`` contains the loss and the model's
+    other scalar outputs (named loss parts, diagnostics) averaged over the
+    interval, the learning rate and samples per second.
     """
 
 

@@ -37,8 +37,8 @@ class Task:
 
     Attributes:
         spec: the task spec.
-        config: the resolved run config (``config["task_options"]`` holds
-            task-specific options).
+        config: the resolved run config; ``config["task_options"]`` contains
+            the task-specific options.
         num_labels: output width of the head (1 for regression).
         train_split: name of the split used for training.
         eval_splits: splits evaluated after each epoch, main split first.
