@@ -16,7 +16,7 @@ class IntervalMeter:
     """Sums of the loss, the other scalar outputs and the examples since the last log.
 
     Scalar outputs are the named loss parts (``kd_loss``, ``itc_loss``) and
-    diagnostics such as contrastive accuracy or a logit scale; tensors with
+    diagnostics such as contrastive accuracy or a logit scale. Tensors with
     more than one element (``logits``, features) are not logged.
     """
 
